@@ -1,0 +1,93 @@
+"""The `umws` command line.
+
+Conventions (DEVELOPERS.md): data on stdout, messages on stderr; `--json` prints one JSON value;
+exit codes 0 done, 2 bad input (nothing written), 3 refused by a rule or by authority, 1 unexpected.
+Each sub-module registers its own sub-commands; commands that need no store never open one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Callable
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line on stderr, with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT):
+        super().__init__(message)
+        self.code = code
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports bad arguments with exit code 2 through CliError (never SystemExit mid-run)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise CliError(f"{self.prog}: {message} (see '{self.prog} --help')", EXIT_BAD_INPUT)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url", default=None,
+        help="work on this store (postgresql://… for the central store) instead of the local encrypted one; "
+             "also $UMWS_DATABASE_URL",
+    )
+
+
+def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
+    """The store a command works on; a store that cannot be opened is a one-line message and exit code 2."""
+    from app.store.engine import open_store
+    from app.store.errors import StoreError
+
+    try:
+        return open_store(getattr(args, "database_url", None), upgrade=upgrade)
+    except StoreError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+
+
+def build_parser() -> ArgumentParser:
+    from app.cli import case, db, deadlines, demo, worklist
+
+    parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub.required = True
+    for module in (worklist, case, demo, db, deadlines):
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler: Callable[[argparse.Namespace], int | None] = args.handler
+        return handler(args) or EXIT_OK
+    except CliError as error:
+        warn(f"umws: {error}")
+        return error.code
+    except KeyboardInterrupt:
+        warn("umws: interrupted; nothing further was written.")
+        return EXIT_UNEXPECTED
+    except Exception:  # a bug: the user gets one line, the log gets the traceback
+        from app import logs
+
+        path = logs.configure()
+        logging.getLogger("umws.cli").exception("unexpected error in %s", argv if argv is not None else sys.argv)
+        warn(f"umws: unexpected error; nothing further was written. Details are in {path}.")
+        return EXIT_UNEXPECTED

@@ -1,0 +1,228 @@
+"""The case store's tables (SQLAlchemy 2 typed mappings), the same on encrypted SQLite and PostgreSQL.
+
+Rules every table keeps (DEVELOPERS.md, issue 3): keys are client-generated UUIDs (records are created offline on
+many laptops and merged centrally); instants are timezone-aware and stored in UTC; what happens to a case is an
+append-only event (`case_events`: database triggers refuse UPDATE and DELETE). Columns of `cases` such as
+`status`, `assignee_id` and `member_name` are the worklist's projection of those events, kept in the same
+transaction as the event that changes them.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, Uuid, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored in UTC; naive values are refused so that a local time is never stored by mistake."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
+        value = value.astimezone(timezone.utc)
+        # SQLite has no time zone type: store naive UTC text, which sorts correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# "Open" (app.domain.case_states): any state before closed. Written as literal SQL so that the partial indexes below
+# match the worklist's WHERE clause on SQLite, which compares a partial index's condition term by term.
+OPEN_CASE_SQL = "status <> 'closed'"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    cin: Mapped[str] = mapped_column(String(16), unique=True, comment="Medi-Cal client index number")
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    language: Mapped[str] = mapped_column(String(8), default="en", comment="preferred written language, ISO 639")
+    alternative_format: Mapped[str | None] = mapped_column(String(20), comment="large-print, audio, braille, electronic")
+    address_line: Mapped[str | None] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    county: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    npi: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    specialty: Mapped[str | None] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    fax: Mapped[str | None] = mapped_column(String(20))
+    address_line: Mapped[str | None] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(32), comment="app.domain.roles.ROLES")
+    team: Mapped[str | None] = mapped_column(String(20), comment="app.domain.vocabulary.TEAMS")
+    credential: Mapped[str | None] = mapped_column(String(20), comment="license type: RN, LVN, MD, DO, PharmD, CPhT")
+    specialty: Mapped[str | None] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Case(Base):
+    """An authorization request (TAR) and the worklist's projection of its events."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tar: Mapped[str] = mapped_column(String(20), unique=True, comment="TAR number as the requester knows it")
+    line_of_business: Mapped[str] = mapped_column(String(16))
+    service_category: Mapped[str] = mapped_column(String(24))
+    review_timing: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    team: Mapped[str] = mapped_column(String(20))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    requesting_provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
+    servicing_provider_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))
+    place_of_service: Mapped[str | None] = mapped_column(String(2), comment="CMS place-of-service code")
+    requested_los_days: Mapped[int | None] = mapped_column(Integer, comment="requested length of stay (inpatient)")
+    proposed_date: Mapped[date | None] = mapped_column(Date, comment="proposed date of procedure")
+    # Worklist projection, denormalised so that sorting and filtering by them is one indexed table scan.
+    member_name: Mapped[str] = mapped_column(String(170), comment="'Last, First' of the member")
+    service_summary: Mapped[str] = mapped_column(String(200))
+    decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="from the clock engine")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, comment="bumped by every event; sync's base version")
+
+    member: Mapped[Member] = relationship()
+    requesting_provider: Mapped[Provider] = relationship(foreign_keys=[requesting_provider_id])
+    servicing_provider: Mapped[Provider | None] = relationship(foreign_keys=[servicing_provider_id])
+    assignee: Mapped[User | None] = relationship()
+    lines: Mapped[list[RequestLine]] = relationship(back_populates="case", order_by="RequestLine.line_number")
+    diagnoses: Mapped[list[Diagnosis]] = relationship(back_populates="case", order_by="Diagnosis.rank")
+    notes: Mapped[list[ClinicalNote]] = relationship(back_populates="case", order_by="ClinicalNote.written_at")
+
+    __table_args__ = (
+        # The worklist's sort orders, each ending in the TAR number (a total order for paging). Partial: only open
+        # cases, which is all any queue shows, so skipping to the last page walks a small index and no table rows.
+        *(
+            Index(f"ix_cases_open_{name}", *columns, "tar", sqlite_where=text(OPEN_CASE_SQL),
+                  postgresql_where=text(OPEN_CASE_SQL))
+            for name, columns in (
+                ("due", ("decision_due_at",)),
+                ("received", ("received_at",)),
+                ("member", ("member_name",)),
+                ("service", ("service_summary",)),
+                ("status", ("status",)),
+                ("timing", (text("urgency DESC"), "review_timing")),
+            )
+        ),
+        Index("ix_cases_assignee", "assignee_id", "status"),
+        Index("ix_cases_team_status", "team", "status"),
+        Index("ix_cases_category_status", "service_category", "status"),
+        Index("ix_cases_member", "member_id"),
+    )
+
+
+class RequestLine(Base):
+    __tablename__ = "request_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(10), comment="CPT or HCPCS")
+    description: Mapped[str] = mapped_column(String(200))
+    units: Mapped[int] = mapped_column(Integer, default=1)
+    from_date: Mapped[date | None] = mapped_column(Date)
+    to_date: Mapped[date | None] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="lines")
+
+
+class Diagnosis(Base):
+    __tablename__ = "diagnoses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer, comment="1 = primary")
+    code: Mapped[str] = mapped_column(String(8), comment="ICD-10-CM")
+    description: Mapped[str] = mapped_column(String(200))
+
+    case: Mapped[Case] = relationship(back_populates="diagnoses")
+
+
+class ClinicalNote(Base):
+    __tablename__ = "clinical_notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(String(120), comment="who wrote it (requester or reviewer)")
+    text: Mapped[str] = mapped_column(Text)
+    attachment_ref: Mapped[str | None] = mapped_column(String(300), comment="document reference, e.g. fax file name")
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+
+
+class CaseEvent(Base):
+    """Append-only: who did what to a case, when (UTC), with its payload. Never updated, never deleted."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), comment="None: the system")
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_case_events_case", "case_id", "occurred_at"),)
+
+
+class Setting(Base):
+    """Facts about this store (its device id, when it was made). Key/value, small."""
+
+    __tablename__ = "store_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,158 @@
+"""Start the workstation GUI: `python main.py [--demo [N]] [--user USERNAME] [--database-url URL]`.
+
+`--demo [N]` fills an EMPTY store with N synthetic cases (default 2000) before the window opens, with a progress
+dialog that can cancel; a store that already holds cases is left as it is, so starting with `--demo` every day
+does not keep adding cases (File > Load demo data… adds more at any time). A store with no users at all offers
+the same demo data, since nobody could work on it otherwise.
+
+A store that cannot be opened (no keyring, wrong key, foreign or damaged file, newer schema) is a dialog with what
+to do and a non-zero exit; nothing on disk is touched. Unexpected errors go to a rotating log file and the user
+sees a short message, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy import func, select
+
+from app.store.engine import Store, open_store
+from app.store.errors import StoreError
+from app.store.models import Case, User
+from app.store.worklist import viewer_for
+from app.ui.tasks import Task, track_with_progress_dialog
+
+EXIT_OK = 0
+EXIT_CANNOT_START = 2
+DEFAULT_DEMO_CASES = 2000
+log = logging.getLogger("app.ui")
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="umws-gui", description="UM reviewer workstation")
+    parser.add_argument("--demo", nargs="?", type=int, const=DEFAULT_DEMO_CASES, default=None, metavar="N",
+                        help=f"if the store holds no cases yet, add N synthetic demo cases first "
+                             f"(default {DEFAULT_DEMO_CASES}); a store with cases is left as it is")
+    parser.add_argument("--user", default=None, metavar="USERNAME", help="work as this user (skips 'Work as')")
+    parser.add_argument("--database-url", default=None, metavar="URL",
+                        help="work on this store instead of the local encrypted one; also $UMWS_DATABASE_URL")
+    return parser.parse_known_args(argv)  # the rest is for Qt (-style, -platform, …)
+
+
+def log_file() -> Path:
+    home = os.environ.get("UMWS_HOME")
+    folder = Path(home) / "logs" if home else Path(platformdirs.user_log_dir("umws", appauthor=False))
+    return folder / "workstation.log"
+
+
+def setup_logging() -> Path:
+    """A rotating log in the platform log directory. Messages carry ids (TAR numbers, usernames), no member data."""
+    path = log_file()
+    root = logging.getLogger()
+    if not any(getattr(h, "umws", False) for h in root.handlers):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        handler.umws = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return path
+
+
+def _report_unexpected(path: Path):
+    def hook(kind, error, trace):
+        log.error("unexpected error", exc_info=(kind, error, trace))
+        if QApplication.instance() is not None:
+            QMessageBox.critical(None, "Something went wrong",
+                                 f"The last action did not finish because of an unexpected error. Your saved work "
+                                 f"is safe. Details are in the log file:\n{path}")
+    return hook
+
+
+def _store_counts(store: Store) -> tuple[int, int]:
+    with store.session() as session:
+        users = session.scalar(select(func.count()).select_from(User))
+        cases = session.scalar(select(func.count()).select_from(Case))
+    return users, cases
+
+
+def add_demo_data(store: Store, cases: int) -> bool:
+    """Add demo cases with a progress dialog, waiting for them before the window opens. False if it failed."""
+    from app.services import demo
+
+    def work(progress, cancelled):
+        return demo.generate(store, cases, progress=progress, cancelled=cancelled)
+
+    task = Task(work, "demo data")
+    loop = QEventLoop()
+    task.finished.connect(loop.quit)
+    track_with_progress_dialog(task, None, "Preparing demo data", f"Adding {cases:,} synthetic cases…", modal=True)
+    task.start()
+    loop.exec()
+    if task.error is not None:
+        QMessageBox.critical(None, "Demo data stopped",
+                             "Adding demo data stopped with an error; the whole batches made before it are kept. "
+                             f"Details are in the log file:\n{log_file()}")
+        return False
+    return True
+
+
+def run(argv: list[str] | None = None) -> int:
+    args, qt_args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "umws", *qt_args])
+    app.setOrganizationName("umws")
+    app.setApplicationName("workstation")
+    app.setApplicationDisplayName("UM Reviewer Workstation")
+    path = setup_logging()
+    sys.excepthook = _report_unexpected(path)
+
+    try:
+        store = open_store(args.database_url)
+    except StoreError as error:
+        log.warning("store not opened: %s", type(error).__name__)
+        QMessageBox.critical(None, "Cannot open the case store", str(error))
+        return EXIT_CANNOT_START
+    try:
+        return _run_with_store(app, store, args)
+    finally:
+        store.close()
+
+
+def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -> int:
+    from app.ui.main_window import MainWindow
+    from app.ui.sign_in import choose_user
+
+    users, cases = _store_counts(store)
+    if args.demo is not None and cases == 0:
+        add_demo_data(store, args.demo)
+    elif users == 0:
+        answer = QMessageBox.question(
+            None, "No users yet",
+            f"The store {store.location} holds no users yet, so nobody can work on it. Add "
+            f"{DEFAULT_DEMO_CASES:,} synthetic demo cases and demo users now?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return EXIT_OK
+        add_demo_data(store, DEFAULT_DEMO_CASES)
+
+    settings = QSettings()
+    username = args.user or choose_user(store, settings)
+    if username is None:
+        return EXIT_OK
+    with store.session() as session:
+        viewer = viewer_for(session, username)
+    if viewer is None:
+        QMessageBox.critical(None, "Unknown user",
+                             f"There is no user '{username}' in the store {store.location}. Start again without "
+                             "--user to choose from the users it holds.")
+        return EXIT_CANNOT_START
+    log.info("working as %s", username)
+    window = MainWindow(store, viewer, settings)
+    window.show()
+    return app.exec()

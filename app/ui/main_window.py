@@ -1,0 +1,938 @@
+"""The main window: queues on the left, the worklist in the middle, the selected case's summary on the right.
+
+workstation-ux.md ("Layout", "Keyboard first", "Clear and safe"); issue 3, scope 6. Also here, because they are
+small and only this window opens them: the read-only case view, the Assign dialog, and the plain case details they
+show (one short query per case, never on every repaint).
+"""
+from __future__ import annotations
+
+import html
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable, Iterator
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QInputDialog, QLabel,
+    QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
+    QStyledItemDelegate, QStyleOptionViewItem, QTableView, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser,
+    QVBoxLayout, QWidget,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app.domain import authority
+from app.domain.case_states import STATES
+from app.domain.plantime import format_duration, format_instant, to_plan
+from app.domain.queues import COLUMNS, QUEUES, queues_for_role
+from app.domain.roles import ROLES
+from app.domain.vocabulary import LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, TEAMS, URGENCIES
+from app.services.cases import ActionRefused, NotFound, assign_case, claim_case
+from app.store.engine import Store
+from app.store.errors import StoreError
+from app.store.models import Case, CaseEvent, User
+from app.store.worklist import Viewer, queue_counts
+from app.ui.tasks import Task, track_with_progress_dialog
+from app.ui.worklist_model import COLUMN_IDS, DECIDED_STATES, WorklistModel, time_left
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "tl": "Tagalog", "ko": "Korean",
+    "hy": "Armenian", "ru": "Russian", "fa": "Farsi", "ar": "Arabic", "hmn": "Hmong", "km": "Khmer",
+}
+# How wide each column starts (users resize; widths persist): a typical longest value of the column.
+COLUMN_SAMPLES = {
+    "tar": "90000000000", "member": "Hernández-Castillo, Guadalupe", "service": "99223 Initial hospital inpatient (+2)",
+    "timing": "Urgent · Post-stabilization", "received": "Wed 11/24 11:59 PM PT",
+    "due": "Wed 11/24 11:59 PM PT · overdue 12 d 23 h", "status": "Pended for information", "assignee": "nurse.okafor",
+}
+# The Due column starts next to the member (what is about to breach comes first); users may move columns.
+DEFAULT_VISUAL_ORDER = ["tar", "member", "due", "service", "timing", "status", "received", "assignee"]
+SETTINGS_GEOMETRY = "main/geometry"
+SETTINGS_SPLITTER = "main/splitter"
+SETTINGS_HEADER = "worklist/header"
+SETTINGS_SORT_COLUMN = "worklist/sort_column"
+SETTINGS_SORT_DESCENDING = "worklist/descending"
+SETTINGS_QUEUE = "worklist/queue"
+FILTER_DELAY_MS = 200
+TICK_MS = 30_000
+
+
+# --- case details (plain data for the summary and the case view) ---------------------------------------------
+
+@dataclass
+class CaseDetails:
+    tar: str
+    status: str
+    summary: list[tuple[str, str]]  # (field, value) in reading order, empties left out
+    member_name: str
+    due_at: datetime | None
+    due_rule: str | None
+    lines: list[tuple[str, ...]] = field(default_factory=list)
+    diagnoses: list[tuple[str, ...]] = field(default_factory=list)
+    notes: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # when, author, text, attachment
+    timeline: list[tuple[str, str, str]] = field(default_factory=list)  # when, who, what
+
+
+def _date(value: date | None) -> str:
+    return value.strftime("%m/%d/%Y") if value else ""
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _provider(provider) -> str:
+    if provider is None:
+        return ""
+    parts = [provider.name + (f" — {provider.specialty}" if provider.specialty else "")]
+    contact = [f"NPI {provider.npi}"]
+    if provider.phone:
+        contact.append(f"phone {provider.phone}")
+    if provider.fax:
+        contact.append(f"fax {provider.fax}")
+    parts.append(" · ".join(contact))
+    return "\n".join(parts)
+
+
+def _due_rule(case: Case) -> str | None:
+    """The rule set that governs the decision clock, in words (the clock engine names it)."""
+    try:
+        from app.domain.clocks import ClockRequest, compute_clocks, default_rule_book
+
+        clocks = compute_clocks(ClockRequest(
+            lob=case.line_of_business, timing=case.review_timing, urgency=case.urgency,
+            category="medication" if case.service_category == "medication" else "other", received=case.received_at))
+        return default_rule_book().get(clocks.decision_rule).title
+    except Exception:  # noqa: BLE001 - no rule named is better than no summary
+        log.warning("no clock rule for a case", exc_info=True)
+        return None
+
+
+def _event_text(kind: str, payload: dict) -> str:
+    if kind == "received":
+        return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
+    if kind == "claimed":
+        text = f"Claimed by {payload.get('assignee', 'a reviewer')}"
+        if payload.get("status"):
+            text += f"; status {STATES.get(payload['status'], payload['status'])}"
+        return text
+    if kind == "assigned":
+        text = f"Assigned from {payload.get('from') or 'nobody'} to {payload.get('to')}"
+        return text + (f": {payload['note']}" if payload.get("note") else "")
+    details = ", ".join(f"{key} {value}" for key, value in payload.items() if key not in ("demo", "tar"))
+    return kind.replace("-", " ").capitalize() + (f": {details}" if details else "")
+
+
+def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails | None:
+    """The case with TAR number `tar` as plain text, or None. `full` adds notes and the timeline."""
+    options = [joinedload(Case.member), joinedload(Case.requesting_provider), joinedload(Case.servicing_provider),
+               joinedload(Case.assignee), selectinload(Case.lines), selectinload(Case.diagnoses)]
+    if full:
+        options.append(selectinload(Case.notes))
+    case = session.scalar(select(Case).where(Case.tar == tar).options(*options))
+    if case is None:
+        return None
+    member = case.member
+    today = to_plan(datetime.now(timezone.utc)).date()
+    birth = f"{_date(member.birth_date)} (age {_age(member.birth_date, today)})" if member.birth_date else ""
+    language = LANGUAGE_NAMES.get(member.language, member.language)
+    if member.alternative_format:
+        language += f"; alternative format: {member.alternative_format.replace('-', ' ')}"
+    lines = [(str(line.line_number), line.code, line.description, str(line.units), _date(line.from_date),
+              _date(line.to_date)) for line in case.lines]
+    diagnoses = [(str(d.rank), d.code, d.description) for d in case.diagnoses]
+    assignee = f"{case.assignee.full_name} ({case.assignee.username})" if case.assignee else "Unassigned"
+    summary = [
+        ("TAR", case.tar),
+        ("Member", member.display_name),
+        ("CIN", member.cin),
+        ("Date of birth", birth),
+        ("Sex", SEXES.get(member.sex, member.sex)),
+        ("Language", language),
+        ("Line of business", LINES_OF_BUSINESS.get(case.line_of_business, case.line_of_business)),
+        ("Service category", SERVICE_CATEGORIES.get(case.service_category, case.service_category)),
+        ("Service lines", "\n".join(f"{code} {text} × {units}" + (f" ({start}–{end})" if start else "")
+                                    for _, code, text, units, start, end in lines)),
+        ("Diagnoses", "\n".join(f"{code} {text}" for _, code, text in diagnoses)),
+        ("Requesting provider", _provider(case.requesting_provider)),
+        ("Servicing provider", _provider(case.servicing_provider)
+         if case.servicing_provider_id != case.requesting_provider_id else "Same as requesting"),
+        ("Place of service", case.place_of_service or ""),
+        ("Requested stay", f"{case.requested_los_days} days" if case.requested_los_days else ""),
+        ("Proposed date", _date(case.proposed_date)),
+        ("Timing / urgency", f"{URGENCIES.get(case.urgency, case.urgency)} · "
+                             f"{REVIEW_TIMINGS.get(case.review_timing, case.review_timing)}"),
+        ("Received", format_instant(case.received_at, year=True)),
+        ("Due", ""),  # filled at display time: the time left moves
+        ("Status", STATES.get(case.status, case.status)),
+        ("Assignee", assignee),
+    ]
+    details = CaseDetails(case.tar, case.status, [(k, v) for k, v in summary if v or k == "Due"],
+                          member.display_name, case.decision_due_at, _due_rule(case), lines, diagnoses)
+    if full:
+        details.notes = [(format_instant(n.written_at, year=True), n.author, n.text, n.attachment_ref)
+                         for n in case.notes]
+        events = session.execute(
+            select(CaseEvent.occurred_at, CaseEvent.kind, CaseEvent.payload, User.full_name)
+            .outerjoin(User, CaseEvent.actor_id == User.id)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.occurred_at)
+        )
+        details.timeline = [(format_instant(at, year=True), who or "System", _event_text(kind, payload or {}))
+                            for at, kind, payload, who in events]
+    return details
+
+
+def due_text(details: CaseDetails, now: datetime) -> str:
+    if details.due_at is None:
+        return "No decision clock"
+    return f"{format_instant(details.due_at, year=True)} · {time_left(details.due_at, now, details.status)}"
+
+
+def clock_banner(details: CaseDetails, now: datetime) -> str:
+    """The nearest due, its rule set and the time left, for the top of an open case."""
+    if details.due_at is None:
+        return "No decision clock runs for this case."
+    if details.status in DECIDED_STATES:
+        text = f"Decision was due {format_instant(details.due_at, year=True)}; the decision has been made."
+    elif details.due_at < now:
+        text = (f"OVERDUE: decision was due {format_instant(details.due_at, year=True)}, "
+                f"{format_duration(now - details.due_at)} ago.")
+    else:
+        text = f"Decision due {format_instant(details.due_at, year=True)}: {format_duration(details.due_at - now)} left."
+    return text + (f" Rule: {details.due_rule}." if details.due_rule else "")
+
+
+# --- widgets ----------------------------------------------------------------------------------------------------
+
+class SummaryForm(QWidget):
+    """A read-only form of a case's fields; each value is selectable text (never retype what the system has)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._form = QFormLayout(self)
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.values: dict[str, QLabel] = {}
+
+    def show_fields(self, fields: list[tuple[str, str]]) -> None:
+        while self._form.rowCount():
+            self._form.removeRow(0)
+        self.values = {}
+        for name, value in fields:
+            label = QLabel(value)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+            label.setAccessibleName(f"{name}: {value}")
+            heading = QLabel(f"{name}:")
+            heading.setAccessibleName(name)
+            heading.setBuddy(label)
+            self._form.addRow(heading, label)
+            self.values[name] = label
+
+    def set_value(self, name: str, value: str) -> None:
+        label = self.values.get(name)
+        if label is not None:
+            label.setText(value)
+            label.setAccessibleName(f"{name}: {value}")
+
+
+class SelectionSafeDelegate(QStyledItemDelegate):
+    """Selected cells use the palette's highlighted text, so a coloured cell stays readable when selected."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
+        super().initStyleOption(option, index)
+        if option.state & QStyle.StateFlag.State_Selected:
+            option.palette.setBrush(QPalette.ColorRole.Text, option.palette.brush(QPalette.ColorRole.HighlightedText))
+
+
+class CaseSummaryPanel(QScrollArea):
+    """The selected case at a glance (right of the worklist)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setAccessibleName("Case summary")
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        self.heading = QLabel()
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.heading.setWordWrap(True)
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.clock = QLabel()
+        self.clock.setWordWrap(True)
+        self.clock.setTextFormat(Qt.TextFormat.PlainText)
+        clock_font = self.clock.font()
+        clock_font.setBold(True)
+        self.clock.setFont(clock_font)
+        self.form = SummaryForm()
+        layout.addWidget(self.heading)
+        layout.addWidget(self.clock)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+        self.setWidget(inner)
+        self.details: CaseDetails | None = None
+        self.show_case(None, datetime.now(timezone.utc))
+
+    def show_case(self, details: CaseDetails | None, now: datetime) -> None:
+        self.details = details
+        if details is None:
+            self.heading.setText("No case selected")
+            self.heading.setAccessibleName("No case selected")
+            self.clock.setText("Select a case in the worklist to see its summary here.")
+            self.clock.setAccessibleName(self.clock.text())
+            self.form.show_fields([])
+            return
+        self.heading.setText(f"{details.member_name} · TAR {details.tar}")
+        self.heading.setAccessibleName(f"Case summary for {details.member_name}, TAR {details.tar}")
+        self.form.show_fields(details.summary)
+        self.tick(now)
+
+    def tick(self, now: datetime) -> None:
+        if self.details is None:
+            return
+        self.clock.setText(clock_banner(self.details, now))
+        self.clock.setAccessibleName(self.clock.text())
+        self.form.set_value("Due", due_text(self.details, now))
+
+
+def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setAccessibleName(name)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setTabKeyNavigation(False)
+    table.setWordWrap(True)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    table.resizeRowsToContents()
+    return table
+
+
+class CaseView(QDialog):
+    """A read-only case: summary, request lines, diagnoses, clinical notes and the timeline of events."""
+
+    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None):
+        super().__init__(parent)
+        self.details = details
+        self.setWindowTitle(f"TAR {details.tar} — {details.member_name}")
+        self.setAccessibleName(f"Case view, TAR {details.tar}")
+        self.resize(900, 640)
+        layout = QVBoxLayout(self)
+        heading = QLabel(f"{details.member_name} · TAR {details.tar}")
+        heading.setTextFormat(Qt.TextFormat.PlainText)
+        heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        heading.setAccessibleName(f"Case of {details.member_name}, TAR {details.tar}")
+        heading_font = heading.font()
+        heading_font.setPointSizeF(heading_font.pointSizeF() * 1.25)
+        heading_font.setBold(True)
+        heading.setFont(heading_font)
+        layout.addWidget(heading)
+        self.clock = QLabel(clock_banner(details, now()))
+        self.clock.setAccessibleName(self.clock.text())
+        self.clock.setWordWrap(True)
+        font = self.clock.font()
+        font.setBold(True)
+        self.clock.setFont(font)
+        layout.addWidget(self.clock)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Case sections")
+        self.tabs.tabBar().setAccessibleName("Case sections: Ctrl+Tab moves between them")
+        summary = SummaryForm()
+        summary.show_fields(details.summary)
+        summary.set_value("Due", due_text(details, now()))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(summary)
+        scroll.setAccessibleName("Summary")
+        self.summary = summary
+        self.tabs.addTab(scroll, "&Summary")
+        self.tabs.addTab(_read_only_table("Request lines", ["Line", "Code", "Description", "Units", "From", "To"],
+                                          details.lines), "Request &lines")
+        self.tabs.addTab(_read_only_table("Diagnoses", ["Rank", "ICD-10-CM", "Description"], details.diagnoses),
+                         "&Diagnoses")
+        notes = QTextBrowser()
+        notes.setAccessibleName("Clinical notes")
+        notes.setHtml("".join(
+            f"<p><b>{html.escape(when)}</b> — {html.escape(author)}<br>{html.escape(text)}"
+            + (f"<br><i>Attachment: {html.escape(ref)}</i>" if ref else "") + "</p>"
+            for when, author, text, ref in details.notes) or "<p>No clinical notes.</p>")
+        self.tabs.addTab(notes, "Clinical &notes")
+        self.tabs.addTab(_read_only_table("Timeline", ["When (PT)", "Who", "What"], details.timeline),
+                         "&Timeline")
+        layout.addWidget(self.tabs)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._now = now
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+
+    def tick(self) -> None:
+        now = self._now()
+        self.clock.setText(clock_banner(self.details, now))
+        self.clock.setAccessibleName(self.clock.text())
+        self.summary.set_value("Due", due_text(self.details, now))
+
+
+class AssignDialog(QDialog):
+    """Choose the reviewer a case goes to (supervisors)."""
+
+    def __init__(self, tar: str, member: str, reviewers: list[tuple[str, str]], current: str | None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Assign TAR {tar}")
+        self.setAccessibleName(f"Assign TAR {tar}")
+        layout = QVBoxLayout(self)
+        intro = QLabel(f"Give TAR {tar} ({member}) to a reviewer. It is recorded on the case's timeline.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.reviewer = QComboBox()
+        self.reviewer.setAccessibleName("Reviewer")
+        for username, label in reviewers:
+            self.reviewer.addItem(label, username)
+        if current:
+            found = self.reviewer.findData(current)
+            if found >= 0:
+                self.reviewer.setCurrentIndex(found)
+        self.note = QLineEdit()
+        self.note.setAccessibleName("Note for the timeline")
+        self.note.setPlaceholderText("Optional: why")
+        reviewer_label = QLabel("&Reviewer:")
+        reviewer_label.setBuddy(self.reviewer)
+        note_label = QLabel("&Note:")
+        note_label.setBuddy(self.note)
+        form.addRow(reviewer_label, self.reviewer)
+        form.addRow(note_label, self.note)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Assign")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.setTabOrder(self.reviewer, self.note)
+
+    def choice(self) -> tuple[str, str]:
+        return self.reviewer.currentData(), self.note.text().strip()
+
+
+# --- the window ---------------------------------------------------------------------------------------------------
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: Store, viewer: Viewer, settings: QSettings | None = None, parent=None, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), tick_ms: int = TICK_MS):
+        super().__init__(parent)
+        self.store = store
+        self.viewer = viewer
+        self.settings = settings if settings is not None else QSettings()
+        self._clock = clock
+        self._tasks: set[Task] = set()
+        self._counts_generation = 0
+        self._pending_row = 0
+        self.case_views: list[CaseView] = []
+        self.queue_counts: dict[str, int] = {}
+        with store.session() as session:
+            self.user_full_name = session.scalar(select(User.full_name).where(User.id == viewer.user_id)) \
+                or viewer.username
+        role = ROLES.get(viewer.role, viewer.role)
+        self.setWindowTitle(f"{self.user_full_name} ({role}) — UM Reviewer Workstation")
+
+        self.queues = queues_for_role(viewer.role)
+        saved_queue = self.settings.value(SETTINGS_QUEUE, "", str)
+        start_queue = saved_queue if any(q.id == saved_queue for q in self.queues) else self.queues[0].id
+        self.model = WorklistModel(store, viewer, start_queue, self, clock=clock)
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self._restore_settings()
+        self.model.modelReset.connect(self._after_reset)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.queue_list.currentRowChanged.connect(self._queue_chosen)
+        self._after_reset()
+        self.refresh_counts()
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(tick_ms)
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start()
+
+    # --- building -------------------------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.queue_list = QListWidget()
+        self.queue_list.setAccessibleName("Queues")
+        self.queue_list.setAccessibleDescription("Choose a queue; the worklist shows its cases")
+        for queue in self.queues:
+            item = QListWidgetItem(queue.label)
+            item.setData(Qt.ItemDataRole.UserRole, queue.id)
+            self.queue_list.addItem(item)
+        self.queue_list.setCurrentRow(next(i for i, q in enumerate(self.queues) if q.id == self.model.queue_id))
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setAccessibleName("Quick filter")
+        self.filter_edit.setAccessibleDescription("Shows only cases whose TAR, member or service contains the words")
+        self.filter_edit.setPlaceholderText("Filter by TAR, member or service (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self.filter_edit.textChanged.connect(lambda _: self._filter_timer.start())
+        self.filter_edit.returnPressed.connect(self._filter_return)
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter_edit)
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName("Cases shown")
+
+        self.table = QTableView()
+        self.table.setAccessibleName("Worklist")
+        self.table.setAccessibleDescription("Cases in the chosen queue; Enter opens the selected case")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setItemDelegate(SelectionSafeDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        bold = self.table.font()
+        bold.setBold(True)  # urgent and due-soon cells are bold
+        metrics = QFontMetrics(bold)
+        for column, sample in COLUMN_SAMPLES.items():
+            header.resizeSection(COLUMN_IDS.index(column), metrics.horizontalAdvance(sample) + 24)
+        for visual, column in enumerate(DEFAULT_VISUAL_ORDER):
+            header.moveSection(header.visualIndex(COLUMN_IDS.index(column)), visual)
+        self.table.doubleClicked.connect(lambda index: self.open_case())
+
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        top = QFormLayout()
+        top.addRow(filter_label, self.filter_edit)
+        middle_layout.addLayout(top)
+        middle_layout.addWidget(self.count_label)
+        middle_layout.addWidget(self.table, 1)
+
+        self.summary = CaseSummaryPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setAccessibleName("Queues, worklist and case summary")
+        self.splitter.addWidget(self.queue_list)
+        self.splitter.addWidget(middle)
+        self.splitter.addWidget(self.summary)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([200, 900, 340])
+        self.setCentralWidget(self.splitter)
+        self.setTabOrder(self.queue_list, self.filter_edit)
+        self.setTabOrder(self.filter_edit, self.table)
+        self.setTabOrder(self.table, self.summary)
+
+    def _action(self, text: str, slot, shortcuts: list, tip: str, *, window_wide: bool = True) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(lambda checked=False: slot())
+        if window_wide:
+            self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.action_load_demo = self._action("Load &demo data…", self.load_demo_prompt, ["Ctrl+Shift+D"],
+                                             "Add synthetic demo cases to this store")
+        self.action_quit = self._action("&Quit", self.close,
+                                        _standard(QKeySequence.StandardKey.Quit, "Ctrl+Q"), "Close the workstation")
+        self.action_open = self._action("&Open case", self.open_case, [Qt.Key.Key_Return, Qt.Key.Key_Enter],
+                                        "Open the selected case", window_wide=False)
+        self.action_open.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.table.addAction(self.action_open)
+        self.action_claim = self._action("&Claim", self.claim_selected, ["Ctrl+Shift+C"],
+                                         "Take the selected case into My cases")
+        self.action_assign = self._action("&Assign…", self.assign_selected, ["Ctrl+Shift+A"],
+                                          "Give the selected case to a reviewer (supervisors)")
+        self.action_go_to = self._action("&Go to TAR…", self.go_to_tar_prompt, ["Ctrl+L"],
+                                         "Open a case by its TAR number")
+        self.action_filter = self._action("&Filter worklist", self.focus_filter,
+                                          _standard(QKeySequence.StandardKey.Find, "Ctrl+F"),
+                                          "Type to narrow the worklist")
+        self.action_queues = self._action("&Queues", self.queue_list.setFocus, ["Ctrl+1"], "Move to the queues")
+        self.action_worklist = self._action("&Worklist", self.table.setFocus, ["Ctrl+2"], "Move to the worklist")
+        self.action_summary = self._action("Case &summary", self.summary.setFocus, ["Ctrl+3"],
+                                           "Move to the case summary")
+        self.action_refresh = self._action("&Refresh", self.refresh, ["F5"], "Read the worklist and counts again")
+        self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
+                                             _standard(QKeySequence.StandardKey.HelpContents, "F1"),
+                                             "List the keyboard shortcuts")
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.action_load_demo)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        case_menu = menus.addMenu("&Case")
+        for action in (self.action_open, self.action_claim, self.action_assign):
+            case_menu.addAction(action)
+        case_menu.addSeparator()
+        case_menu.addAction(self.action_go_to)
+        view_menu = menus.addMenu("&View")
+        for action in (self.action_filter, self.action_queues, self.action_worklist, self.action_summary):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_refresh)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self.action_shortcuts)
+
+        # What the role may never do is disabled (the service layer still refuses on its own).
+        self.claim_refusal = authority.may_claim(self.viewer.role, "received", None, self.viewer.username)
+        self.assign_refusal = authority.may_assign(self.viewer.role, "received", "um-nurse")
+        for action, refusal in ((self.action_claim, self.claim_refusal), (self.action_assign, self.assign_refusal)):
+            if refusal:
+                action.setStatusTip(refusal.reason)
+                action.setToolTip(refusal.reason)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setAccessibleName("Status bar")
+        role = ROLES.get(self.viewer.role, self.viewer.role)
+        team = f", {TEAMS[self.viewer.team]} team" if self.viewer.team in TEAMS else ""
+        self.user_label = QLabel(f"Signed in: {self.user_full_name} · {role}{team}")
+        self.connection_label = QLabel("Offline — local store")
+        self.connection_label.setToolTip("Sync with the plan's central store comes in a later version.")
+        self.location_label = QLabel(f"Store: {self.store.location}")
+        self.location_label.setToolTip(self.store.location)
+        for label, name in ((self.user_label, "Signed-in user"), (self.connection_label, "Connection"),
+                            (self.location_label, "Store location")):
+            label.setAccessibleName(f"{name}: {label.text()}")
+            label.setContentsMargins(12, 0, 12, 0)
+            bar.addPermanentWidget(label)
+
+    # --- settings -------------------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value(SETTINGS_GEOMETRY)
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 820)
+        splitter = self.settings.value(SETTINGS_SPLITTER)
+        if isinstance(splitter, (QByteArray, bytes)):
+            self.splitter.restoreState(splitter)
+        header = self.table.horizontalHeader()
+        state = self.settings.value(SETTINGS_HEADER)
+        if isinstance(state, (QByteArray, bytes)):
+            header.restoreState(state)
+        column, descending = self.model.sort_key()
+        saved_column = self.settings.value(SETTINGS_SORT_COLUMN, column, str)
+        if saved_column in COLUMNS:
+            column = saved_column
+            descending = _as_bool(self.settings.value(SETTINGS_SORT_DESCENDING, descending))
+        header.setSortIndicator(COLUMN_IDS.index(column),
+                                Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)  # sorts the model by the indicator: in SQL
+
+    def save_settings(self) -> None:
+        self.settings.setValue(SETTINGS_GEOMETRY, self.saveGeometry())
+        self.settings.setValue(SETTINGS_SPLITTER, self.splitter.saveState())
+        self.settings.setValue(SETTINGS_HEADER, self.table.horizontalHeader().saveState())
+        column, descending = self.model.sort_key()
+        self.settings.setValue(SETTINGS_SORT_COLUMN, column)
+        self.settings.setValue(SETTINGS_SORT_DESCENDING, descending)
+        self.settings.setValue(SETTINGS_QUEUE, self.model.queue_id)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.tick_timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+            task.wait()
+        for view in list(self.case_views):
+            view.close()
+        super().closeEvent(event)
+
+    # --- worklist -------------------------------------------------------------------------------------------
+
+    def current_tar(self) -> str | None:
+        index = self.table.currentIndex()
+        return self.model.tar_at(index.row()) if index.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        if self.model.rowCount() == 0:
+            self.table.setCurrentIndex(self.model.index(-1, -1))
+            self._current_changed()
+            return
+        row = max(0, min(row, self.model.rowCount() - 1))
+        index = self.model.index(row, 0)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+
+    def _after_reset(self) -> None:
+        queue = QUEUES[self.model.queue_id]
+        count = self.model.rowCount()
+        filtered = f" matching “{self.model.filter_text}”" if self.model.filter_text else ""
+        if count:
+            text = f"{queue.label}: {count:,} case{'s' if count != 1 else ''}{filtered}"
+        elif filtered:
+            text = f"{queue.label}: no cases{filtered}. Clear the filter to see them all."
+        else:
+            text = f"{queue.label}: no cases."
+        self.count_label.setText(text)
+        self.count_label.setAccessibleName(self.count_label.text())
+        row, self._pending_row = self._pending_row, 0
+        self.select_row(row)
+
+    def _current_changed(self, *args) -> None:
+        tar = self.current_tar()
+        details = None
+        if tar:
+            try:
+                with self.store.session() as session:
+                    details = load_case(session, tar)
+            except SQLAlchemyError:
+                log.exception("could not read a case summary")
+        self.summary.show_case(details, self._clock())
+        self.action_open.setEnabled(tar is not None)
+        self.action_claim.setEnabled(tar is not None and self.claim_refusal is None)
+        self.action_assign.setEnabled(tar is not None and self.assign_refusal is None)
+
+    def _queue_chosen(self, row: int) -> None:
+        if 0 <= row < len(self.queues):
+            self.model.set_queue(self.queues[row].id)
+
+    def apply_filter(self) -> None:
+        self._filter_timer.stop()
+        self.model.set_filter(self.filter_edit.text())
+
+    def _filter_return(self) -> None:
+        self.apply_filter()
+        self.table.setFocus()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def refresh(self) -> None:
+        """Read the worklist, the counts and the summary again, keeping the position in the list."""
+        index = self.table.currentIndex()
+        self._pending_row = index.row() if index.isValid() else 0
+        self.model.refresh()
+        self.refresh_counts()
+
+    def tick(self) -> None:
+        self.model.tick()
+        self.summary.tick(self._clock())
+
+    def refresh_counts(self) -> Task:
+        """Count every queue off the GUI thread (a count of 100,000 cases is not a few milliseconds)."""
+        self._counts_generation += 1
+        generation = self._counts_generation
+        store, viewer = self.store, self.viewer
+
+        def work(progress, cancelled):
+            with store.session() as session:
+                return queue_counts(session, viewer)
+
+        task = self._start(work, "queue counts")
+        task.succeeded.connect(lambda counts: self._show_counts(counts, generation))
+        return task
+
+    def _show_counts(self, counts: dict[str, int], generation: int) -> None:
+        if generation != self._counts_generation:
+            return  # a newer count is on its way
+        for row, queue in enumerate(self.queues):
+            item = self.queue_list.item(row)
+            count = counts.get(queue.id)
+            item.setText(queue.label if count is None else f"{queue.label} ({count:,})")
+        self.queue_counts = counts
+
+    def _start(self, work, name: str) -> Task:
+        task = Task(work, name, self)
+        self._tasks.add(task)
+        task.finished.connect(lambda: self._tasks.discard(task))
+        task.start()
+        return task
+
+    # --- actions --------------------------------------------------------------------------------------------
+
+    def tell(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
+        """A message the user reads and dismisses; window-modal, never blocking the event loop."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAccessibleName(title)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    @contextmanager
+    def _reporting(self, title: str) -> Iterator[None]:
+        """Refusals and store failures become a message in the user's words; details go to the log."""
+        try:
+            yield
+        except (ActionRefused, NotFound, StoreError) as error:
+            self.tell(QMessageBox.Icon.Warning, title, str(error))
+            raise _Reported from error
+        except SQLAlchemyError as error:
+            log.exception("%s failed", title)
+            self.tell(QMessageBox.Icon.Critical, title,
+                      "The local store could not save this change, so nothing was changed. Try again; if it "
+                      "keeps happening, close the workstation and start it again. Details are in the log file.")
+            raise _Reported from error
+
+    def claim_selected(self) -> bool:
+        tar = self.current_tar()
+        if tar is None:
+            return False
+        try:
+            with self._reporting("Cannot claim this case"):
+                with self.store.session() as session, session.begin():
+                    claim_case(session, tar, self.viewer.username)
+        except _Reported:
+            return False
+        self.statusBar().showMessage(f"Claimed TAR {tar}; it is now in My cases.", 10_000)
+        self.refresh()
+        return True
+
+    def reviewers(self) -> list[tuple[str, str]]:
+        with self.store.session() as session:
+            users = session.execute(
+                select(User.username, User.full_name, User.role, User.team)
+                .where(User.active.is_(True), User.role.in_(authority.CLAIMING_ROLES))
+                .order_by(User.full_name)
+            ).all()
+        return [(u.username, f"{u.full_name} — {ROLES.get(u.role, u.role)}"
+                 + (f", {TEAMS.get(u.team, u.team)}" if u.team else "")) for u in users]
+
+    def assign_selected(self) -> AssignDialog | None:
+        tar = self.current_tar()
+        if tar is None:
+            return None
+        row = self.model.row_at(self.table.currentIndex().row())
+        dialog = AssignDialog(tar, row.member, self.reviewers(), row.assignee, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.assign(tar, *dialog.choice()))
+        dialog.open()
+        return dialog
+
+    def assign(self, tar: str, assignee: str, note: str = "") -> bool:
+        try:
+            with self._reporting("Cannot assign this case"):
+                with self.store.session() as session, session.begin():
+                    assign_case(session, tar, self.viewer.username, assignee, note)
+        except _Reported:
+            return False
+        self.statusBar().showMessage(f"Assigned TAR {tar} to {assignee}.", 10_000)
+        self.refresh()
+        return True
+
+    def open_case(self, tar: str | None = None) -> CaseView | None:
+        tar = tar or self.current_tar()
+        if tar is None:
+            return None
+        with self.store.session() as session:
+            details = load_case(session, tar, full=True)
+        if details is None:
+            self.tell(QMessageBox.Icon.Information, "No such case",
+                      f"No case with TAR number {tar} is in this store. Check the number and try again.")
+            return None
+        view = CaseView(details, self._clock, self)
+        view.finished.connect(lambda *_: self._case_view_closed(view))
+        self.case_views.append(view)
+        view.show()
+        return view
+
+    def _case_view_closed(self, view: CaseView) -> None:
+        if view in self.case_views:
+            self.case_views.remove(view)
+            view.deleteLater()
+
+    def go_to_tar_prompt(self) -> None:
+        text, ok = QInputDialog.getText(self, "Go to TAR", "TAR number:")
+        if ok and text.strip():
+            self.go_to_tar(text)
+
+    def go_to_tar(self, text: str) -> CaseView | None:
+        tar = "".join(ch for ch in text if ch.isalnum())
+        row = self.model.cached_row_of(tar)
+        if row is not None:
+            self.select_row(row)
+        return self.open_case(tar)
+
+    def load_demo_prompt(self) -> None:
+        count, ok = QInputDialog.getInt(self, "Load demo data", "How many synthetic cases to add?", 2000, 1,
+                                        200_000, 500)
+        if ok:
+            self.load_demo(count)
+
+    def load_demo(self, cases: int) -> Task:
+        """Add `cases` demo cases on a worker thread, with a progress dialog that can cancel."""
+        from app.services import demo
+
+        store = self.store
+
+        def work(progress, cancelled):
+            return demo.generate(store, cases, progress=progress, cancelled=cancelled)
+
+        self.action_load_demo.setEnabled(False)
+        task = self._start(work, "demo data")
+        self.demo_progress = track_with_progress_dialog(task, self, "Load demo data",
+                                                        f"Adding {cases:,} synthetic cases…")
+        task.succeeded.connect(self._demo_done)
+        task.failed.connect(lambda error: self.tell(
+            QMessageBox.Icon.Critical, "Demo data stopped",
+            "Adding demo data stopped with an error. The whole batches made before it are kept. "
+            "Details are in the log file."))
+        task.finished.connect(lambda: self.action_load_demo.setEnabled(True))
+        task.finished.connect(self.refresh)
+        return task
+
+    def _demo_done(self, result) -> None:
+        if result.cancelled:
+            self.statusBar().showMessage(f"Stopped: {result.cases:,} demo cases were added.", 10_000)
+        else:
+            self.statusBar().showMessage(f"Added {result.cases:,} demo cases.", 10_000)
+
+    def show_shortcuts(self) -> None:
+        actions = [self.action_open, self.action_claim, self.action_assign, self.action_go_to, self.action_filter,
+                   self.action_queues, self.action_worklist, self.action_summary, self.action_refresh,
+                   self.action_load_demo, self.action_quit]
+        lines = [f"{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}: "
+                 f"{a.text().replace('&', '').rstrip('…')}" for a in actions]
+        self.tell(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(lines))
+
+
+class _Reported(Exception):
+    """Raised after an error was shown to the user, to stop the action quietly."""
+
+
+def _standard(key: QKeySequence.StandardKey, fallback: str) -> list:
+    sequences = QKeySequence.keyBindings(key)
+    return sequences if sequences else [fallback]
+
+
+def _as_bool(value) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
+

@@ -1,0 +1,5 @@
+import sys
+
+from app.ui.main import run
+
+sys.exit(run())

@@ -1,0 +1,93 @@
+"""The same migration chain and the same rules on encrypted SQLite and on a real PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DatabaseError
+
+from app.services import demo
+from app.services.cases import ActionRefused, assign_case, claim_case
+from app.store import migrate
+from app.store.models import Case, CaseEvent, User
+from app.store.worklist import WorklistQuery, viewer_for
+
+
+def test_chain_creates_every_table(any_store):
+    tables = set(inspect(any_store.engine).get_table_names())
+    assert {"members", "providers", "users", "cases", "request_lines", "diagnoses", "clinical_notes",
+            "case_events", "alembic_version"} <= tables
+    assert migrate.current_revision(any_store.engine) == migrate.head_revision()
+
+
+def test_upgrade_is_idempotent(any_store):
+    migrate.upgrade(any_store.engine)
+    assert migrate.current_revision(any_store.engine) == migrate.head_revision()
+
+
+def test_downgrade_and_upgrade_again(any_store):
+    migrate.upgrade(any_store.engine, "head")
+    from alembic import command
+
+    config = migrate._config()
+    with any_store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert "cases" not in inspect(any_store.engine).get_table_names()
+    migrate.upgrade(any_store.engine)
+    assert "cases" in inspect(any_store.engine).get_table_names()
+
+
+def test_instants_come_back_aware_in_utc(any_store):
+    demo.generate(any_store, 5, seed=3)
+    with any_store.session() as session:
+        received = session.scalars(select(Case.received_at)).all()
+    assert all(value.tzinfo is not None and value.utcoffset() == timedelta(0) for value in received)
+
+
+def test_events_are_append_only(any_store):
+    demo.generate(any_store, 3, seed=4)
+    for statement in ("UPDATE case_events SET kind = 'forged'", "DELETE FROM case_events"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with any_store.engine.begin() as connection:
+                connection.execute(text(statement))
+    with any_store.session() as session:
+        assert session.scalar(select(CaseEvent.kind).limit(1)) == "received"
+
+
+def test_claim_and_assign_write_events_on_both_engines(any_store):
+    demo.generate(any_store, 60, seed=5)
+    with any_store.session() as session:
+        nurse = viewer_for(session, "nurse.nguyen")
+        tar = WorklistQuery("unassigned", nurse).page(session, 0, 1)[0].tar
+    with any_store.session() as session, session.begin():
+        claim_case(session, tar, "nurse.nguyen")
+    with any_store.session() as session:
+        mine = [row.tar for row in WorklistQuery("mine", nurse).page(session, 0, 1000)]
+        assert tar in mine
+        case = session.scalar(select(Case).where(Case.tar == tar))
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+        assert kinds.count("claimed") == 1 and case.status == "in-review"
+    with any_store.session() as session, session.begin():
+        with pytest.raises(ActionRefused, match="held by nurse.nguyen"):
+            claim_case(session, tar, "nurse.garcia")
+    with any_store.session() as session, session.begin():
+        with pytest.raises(ActionRefused, match="Only a nurse supervisor"):
+            assign_case(session, tar, "nurse.nguyen", "nurse.garcia")
+    with any_store.session() as session, session.begin():
+        assign_case(session, tar, "lead.patel", "nurse.garcia")
+    with any_store.session() as session:
+        case = session.scalar(select(Case).where(Case.tar == tar))
+        assert case.assignee.username == "nurse.garcia"
+        payload = session.scalars(select(CaseEvent.payload).where(CaseEvent.case_id == case.id,
+                                                                  CaseEvent.kind == "assigned")).one()
+        assert payload["from"] == "nurse.nguyen" and payload["to"] == "nurse.garcia"
+
+
+def test_keys_are_uuids_made_by_the_client(any_store):
+    demo.generate(any_store, 2, seed=6)
+    with any_store.session() as session:
+        ids = session.scalars(select(User.id)).all()
+    assert all(isinstance(value, uuid.UUID) for value in ids)

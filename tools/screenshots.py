@@ -1,0 +1,125 @@
+"""Render the workstation offscreen with demo data into docs/screenshots/*.png (for the README).
+
+    python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
+
+Uses a throwaway encrypted store in a temporary directory with an in-memory keyring (so nothing touches the
+user's store or keyring) and synthetic data only (Faker, fixed seed). The offscreen platform may have few fonts.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _prepare_environment(home: str) -> None:
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["UMWS_HOME"] = home
+    os.environ["UMWS_ALLOW_INSECURE_KEYRING"] = "1"  # throwaway demo store, synthetic data only
+    os.environ.pop("UMWS_DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        """Forgets the throwaway store's key when the tool exits."""
+
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.secrets = {}
+
+        def get_password(self, service, username):
+            return self.secrets.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.secrets[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.secrets.pop((service, username), None)
+
+    keyring.set_keyring(MemoryKeyring())
+
+
+def _settle(app, rounds: int = 30) -> None:
+    import time
+
+    for _ in range(rounds):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--cases", type=int, default=2000)
+    args = parser.parse_args(argv)
+    home = tempfile.mkdtemp(prefix="umws-screenshots-")
+    _prepare_environment(home)
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.services import demo
+    from app.store.engine import open_store
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(["screenshots"])
+    app.setApplicationDisplayName("UM Reviewer Workstation")
+    store = open_store()
+    demo.generate(store, args.cases, seed=7)
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    written = []
+
+    def shoot(widget, name: str) -> None:
+        _settle(app)
+        path = args.out / f"{name}.png"
+        widget.grab().save(str(path))
+        written.append(path)
+
+    try:
+        with store.session() as session:
+            nurse = viewer_for(session, "nurse.garcia")
+            lead = viewer_for(session, "lead.patel")
+
+        window = MainWindow(store, nurse, settings)
+        window.resize(1366, 768)  # a 14-inch laptop
+        window.show()
+        _settle(app)
+        window.select_row(1)
+        shoot(window, "main-window")
+
+        view = window.open_case()
+        view.resize(960, 640)
+        shoot(view, "case-view")
+        view.tabs.setCurrentIndex(view.tabs.count() - 1)
+        shoot(view, "case-timeline")
+        view.reject()
+        window.close()
+
+        supervisor = MainWindow(store, lead, QSettings(str(Path(home) / "lead.ini"), QSettings.Format.IniFormat))
+        supervisor.resize(1366, 768)
+        supervisor.show()
+        supervisor.queue_list.setCurrentRow(len(supervisor.queues) - 1)  # All open
+        surname = supervisor.model.index(0, 1).data().split(",")[0]
+        supervisor.filter_edit.setText(surname[:3])
+        supervisor.apply_filter()
+        shoot(supervisor, "supervisor-all-open-filtered")
+        supervisor.close()
+    finally:
+        store.close()
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
