@@ -1,4 +1,8 @@
-"""Render the workstation offscreen with demo data into docs/screenshots/*.png (for the README).
+"""Render the workstation offscreen with demo data into docs/screenshots/*.png (for the README and docs).
+
+Shots: main-window (a nurse's cases with their clock bands), case-view and case-timeline (every clock of a
+case), supervisor-at-risk ("At risk today"), supervisor-all-open-filtered, clock-warning (the in-window notice
+when one of my cases falls under 4 hours; offscreen there is no system tray).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime, timedelta, timezone
 import sys
 import tempfile
 from pathlib import Path
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.services import demo
     from app.store.engine import open_store
-    from app.store.worklist import viewer_for
+    from app.store.worklist import running_clocks_of, viewer_for
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(["screenshots"])
@@ -85,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         widget.grab().save(str(path))
         written.append(path)
 
+    def settle_watch(window) -> None:
+        """Wait for the counts and the first clock watch (its warning shows in the notice bar offscreen)."""
+        import time
+
+        started = time.monotonic()
+        while (not window.queue_counts or not window.clock_checks or not window.clock_watch_idle()) \
+                and time.monotonic() - started < 20:
+            app.processEvents()
+            time.sleep(0.01)
+
     try:
         with store.session() as session:
             nurse = viewer_for(session, "nurse.garcia")
@@ -93,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(store, nurse, settings)
         window.resize(1366, 768)  # a 14-inch laptop
         window.show()
-        _settle(app)
+        settle_watch(window)
         window.select_row(1)
         shoot(window, "main-window")
 
         view = window.open_case()
-        view.resize(960, 640)
+        view.resize(960, 700)
         shoot(view, "case-view")
         view.tabs.setCurrentIndex(view.tabs.count() - 1)
         shoot(view, "case-timeline")
@@ -108,12 +123,35 @@ def main(argv: list[str] | None = None) -> int:
         supervisor = MainWindow(store, lead, QSettings(str(Path(home) / "lead.ini"), QSettings.Format.IniFormat))
         supervisor.resize(1366, 768)
         supervisor.show()
-        supervisor.queue_list.setCurrentRow(len(supervisor.queues) - 1)  # All open
+        settle_watch(supervisor)
+        supervisor.show_queue("at-risk")
+        supervisor.select_row(0)
+        shoot(supervisor, "supervisor-at-risk")
+        supervisor.show_queue("all-open")
         surname = supervisor.model.index(0, 1).data().split(",")[0]
         supervisor.filter_edit.setText(surname[:3])
         supervisor.apply_filter()
         shoot(supervisor, "supervisor-all-open-filtered")
         supervisor.close()
+
+        # The warning where the desktop has no tray (offscreen): the nurse's window a little later in the day,
+        # when her next case falls under 4 hours.
+        with store.session() as session:
+            running = running_clocks_of(session, nurse.user_id)
+        later = [c for c in running if c.due_at > datetime.now(timezone.utc) + timedelta(hours=4)]
+        if later:
+            then = min(c.due_at for c in later) - timedelta(hours=3, minutes=25)
+            warned = MainWindow(store, nurse, QSettings(str(Path(home) / "warn.ini"), QSettings.Format.IniFormat),
+                                clock=lambda: then)
+            warned.resize(1366, 768)
+            warned.show()
+            settle_watch(warned)
+            warned.tick()
+            soonest = min(later, key=lambda c: c.due_at).tar
+            row = next((r for r in range(warned.model.rowCount()) if warned.model.tar_at(r) == soonest), 0)
+            warned.select_row(row)
+            shoot(warned, "clock-warning")
+            warned.close()
     finally:
         store.close()
     for path in written:

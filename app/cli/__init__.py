@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any, Callable
 
@@ -62,12 +63,12 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 
 def build_parser() -> ArgumentParser:
-    from app.cli import case, db, deadlines, demo, worklist
+    from app.cli import audit, case, clocks, criteria, db, deadlines, demo, report, users, worklist
 
     parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    for module in (worklist, case, demo, db, deadlines):
+    for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit):
         module.register(sub)
     return parser
 
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         warn("umws: interrupted; nothing further was written.")
         return EXIT_UNEXPECTED
+    except BrokenPipeError:  # `umws … | head` closed our stdout: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail
+        return EXIT_OK
     except Exception:  # a bug: the user gets one line, the log gets the traceback
         from app import logs
 

@@ -2,12 +2,21 @@
 
 Queue ids are stable (the CLI's `--queue`); a queue is described here as plain data and the store turns the
 description into SQL, so that sorting, filtering and paging all happen in the database.
+
+"At risk today" (issue 4, scope 3): open, undecided cases (status received, in review, pended or referred) whose
+decision is due before the end of the current plan day (America/Los_Angeles), overdue ones included. Supervisors,
+administrators and auditors see every such case; a UM nurse or a pharmacy technician sees only their own (assigned
+to them): the queue is the supervisor's view of the day, and the reviewer's own short list of it. Other roles
+(physicians, pharmacists, coordinators) work from their due-sorted queues. Which instant "today" is measured from
+is the query's `now` (docs/clocks.md).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 
 from app.domain.case_states import OPEN_STATES
+from app.domain.plantime import PLAN_TZ
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,8 @@ class Queue:
     category: str | None = None  # only this service category
     excluded_category: str | None = None
     team_scoped: bool = False  # only the viewer's team (when the viewer has one)
+    due_today: bool = False  # only cases whose decision is due before the end of the plan day of `now`
+    own_only_for: frozenset[str] = frozenset()  # these roles see only the cases assigned to them
 
 
 _ALL_ROLES = frozenset(
@@ -27,6 +38,8 @@ _ALL_ROLES = frozenset(
      "bh-clinical-director", "um-coordinator", "auditor", "administrator"}
 )
 _REVIEWERS = _ALL_ROLES - {"um-coordinator", "auditor"}
+UNDECIDED_STATES = ("received", "in-review", "pended", "referred")  # open, and the decision clock still runs
+DECIDED_STATES = frozenset({"determined", "notified", "closed"})  # the decision clock has stopped
 
 QUEUES: dict[str, Queue] = {
     q.id: q
@@ -55,8 +68,23 @@ QUEUES: dict[str, Queue] = {
             states=("pended",), team_scoped=True,
         ),
         Queue("all-open", "All open", frozenset({"nurse-supervisor", "auditor", "administrator"})),
+        Queue(
+            "at-risk", "At risk today",
+            frozenset({"nurse-supervisor", "administrator", "auditor", "um-nurse", "pharmacy-technician"}),
+            states=UNDECIDED_STATES, due_today=True, own_only_for=frozenset({"um-nurse", "pharmacy-technician"}),
+        ),
     )
 }
+
+
+def end_of_plan_day(now: datetime) -> datetime:
+    """The first instant of the plan day after the one `now` falls on (midnight America/Los_Angeles), in UTC.
+
+    "Due before the end of today" is `due < end_of_plan_day(now)`: a day-based due (23:59:59 plan time) of today is
+    in, one of tomorrow is out. Midnight exists on every plan day (the daylight-saving changes happen at 2 a.m.).
+    """
+    tomorrow = now.astimezone(PLAN_TZ).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=PLAN_TZ).astimezone(timezone.utc)
 
 
 def queues_for_role(role: str) -> list[Queue]:

@@ -29,6 +29,12 @@ URGENCIES = {"urgent": "Urgent", "routine": "Routine"}
 
 SEXES = {"F": "Female", "M": "Male", "X": "Non-binary / other", "U": "Unknown"}
 
+# A member's preferred written language (ISO 639 id as stored on the member) -> the name users read.
+LANGUAGES = {
+    "en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "tl": "Tagalog", "ko": "Korean",
+    "hy": "Armenian", "ru": "Russian", "fa": "Farsi", "ar": "Arabic", "hmn": "Hmong", "km": "Khmer",
+}
+
 # Teams own the unassigned queues (issue 3: inpatient, outpatient, LTSS, BH/SUD) plus pharmacy.
 TEAMS = {
     "inpatient": "Inpatient",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.identifiers import npi_check_digit
 from app.domain.vocabulary import team_for_category
+from app.services.auth import set_demo_passwords
 from app.services.cases import NewLine, decision_due, service_summary
 from app.store.engine import Store
 from app.store.models import Case, CaseEvent, ClinicalNote, Diagnosis, Member, Provider, RequestLine, User
@@ -54,6 +55,10 @@ STATUS_WEIGHTS = [("received", 30), ("in-review", 22), ("pended", 9), ("referred
 COUNTIES = ["Solano", "Napa", "Yolo", "Sonoma", "Marin", "Mendocino", "Lake", "Humboldt", "Del Norte", "Shasta"]
 
 BATCH = 2000
+DECIDED = ("determined", "notified", "closed")
+# Outcomes of decided demo cases; denials are about 4% of authorizations (seeds/003, MSO white paper).
+OUTCOMES = [("approved", 84), ("partially-approved", 5), ("denied", 4), ("withdrawn", 4),
+            ("administratively-closed", 3)]
 
 
 @dataclass
@@ -78,6 +83,7 @@ def _ensure_users(session: Session) -> dict[str, User]:
                         credential=credential, specialty=specialty, active=True)
             session.add(user)
             existing[username] = user
+    set_demo_passwords(session, [existing[username] for username, *_ in DEMO_USERS])
     session.flush()
     return existing
 
@@ -204,6 +210,43 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
     return DemoResult(len(users), len(member_rows), len(provider_rows), made)
 
 
+def _decision(rng: random.Random, received: datetime, due: datetime, now: datetime, assignee: User | None,
+              physicians: list[User]) -> tuple[datetime, str, User]:
+    """When and how a demo case was decided: nearly always inside its clock, sometimes late."""
+    window = due - received
+    if rng.random() < 0.95:
+        decided = received + window * rng.uniform(0.05, 0.95)
+    else:
+        decided = due + timedelta(minutes=rng.randint(30, 48 * 60))
+    decided = min(decided, now - timedelta(minutes=1))
+    outcome = _pick(rng, OUTCOMES)
+    decider = rng.choice(physicians) if outcome in ("denied", "partially-approved") or assignee is None else assignee
+    return max(decided, received), outcome, decider
+
+
+def _medication_facts(case_id: uuid.UUID, tar: str, received: datetime, now: datetime, lines: list[NewLine],
+                      member: dict) -> list[dict]:
+    """Facts a requester's form carries for a drug (weight, dose, interval, prior therapies: issue 5), recorded as
+    `fact-recorded` events a minute after receipt, so the drug criteria's machine rules have something to read."""
+    from app.domain.criteria.demo_facts import medication_facts
+
+    at = min(now, received + timedelta(minutes=1))
+    facts = medication_facts(lines[0].code, member["birth_date"], received.date(), seed=tar)
+    return [{"id": uuid.uuid4(), "case_id": case_id, "occurred_at": at, "actor_id": None, "kind": "fact-recorded",
+             "payload": {"name": name, "value": value, "note": None, "source": "requester", "demo": True}}
+            for name, value in facts.items()]
+
+
+def _diagnoses(rng: random.Random, category_codes: list[list[str]], first_code: str) -> list[list[str]]:
+    """One to three diagnoses of the category; most requests for a code with usual indications lead with one."""
+    chosen = rng.sample(category_codes, k=min(len(category_codes), rng.randint(1, 3)))
+    indicated = [pair for pair in category_codes if pair[0] in CODES["indications"].get(first_code, ())]
+    if indicated and rng.random() < 0.85:
+        primary = rng.choice(indicated)
+        chosen = [primary] + [pair for pair in chosen if pair != primary][:2]
+    return chosen
+
+
 def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], providers: list[dict],
           reviewers: dict[str, list[User]], physicians: list[User], now: datetime) -> dict:
     category = _pick(rng, CATEGORY_WEIGHTS)
@@ -236,7 +279,7 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
     for _ in range(rng.choices([1, 2, 3], [70, 22, 8])[0]):
         code, description = rng.choice(codes["procedures"])
         lines.append(NewLine(code, description, rng.randint(1, 12), start, start + timedelta(days=rng.randint(0, 60))))
-    diagnoses = rng.sample(codes["diagnoses"], k=min(len(codes["diagnoses"]), rng.randint(1, 3)))
+    diagnoses = _diagnoses(rng, codes["diagnoses"], lines[0].code)
     assignee = None
     if status in ("in-review", "pended", "determined", "notified", "closed"):
         assignee = rng.choice(reviewers[team])
@@ -254,6 +297,18 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
                        "occurred_at": min(now, received + timedelta(minutes=rng.randint(5, 600))),
                        "actor_id": assignee.id, "kind": "claimed",
                        "payload": {"assignee": assignee.username, "status": status, "demo": True}})
+    if category == "medication":
+        events += _medication_facts(case_id, tar, received, now, lines, member)
+    extensions = 0
+    if (status in DECIDED and urgency == "routine" and timing in ("pre-service", "concurrent")
+            and lob == "medi-cal" and category != "medication" and rng.random() < 0.04):
+        extensions = 1
+    due = decision_due(lob, timing, urgency, category, received, extensions)
+    decided_at = outcome = None
+    if status in DECIDED:
+        decided_at, outcome, decider = _decision(rng, received, due, now, assignee, physicians)
+        events.append({"id": uuid.uuid4(), "case_id": case_id, "occurred_at": decided_at, "actor_id": decider.id,
+                       "kind": "determined", "payload": {"outcome": outcome, "demo": True}})
     return {
         "case": {
             "id": case_id, "tar": tar, "line_of_business": lob, "service_category": category,
@@ -265,8 +320,8 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
             "proposed_date": start if timing == "pre-service" else None,
             "member_name": f"{member['last_name']}, {member['first_name']}",
             "service_summary": service_summary(lines, category),
-            "decision_due_at": decision_due(lob, timing, urgency, category, received),
-            "updated_at": events[-1]["occurred_at"], "version": len(events),
+            "decision_due_at": due, "decided_at": decided_at, "outcome": outcome, "extensions_taken": extensions,
+            "updated_at": max(event["occurred_at"] for event in events), "version": len(events),
         },
         "lines": [{"id": uuid.uuid4(), "case_id": case_id, "line_number": i, "code": line.code,
                    "description": line.description, "units": line.units, "from_date": line.from_date,

@@ -45,8 +45,42 @@ def refuse_newer_schema(engine: Engine) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` inside one transaction per step."""
+    """Bring the schema up to `revision`, then make sure the derived quick-filter index is whole."""
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (for tests and for an administrator undoing an upgrade)."""
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step, revision: str) -> None:
+    """Run an Alembic step in one transaction.
+
+    On SQLite, a step that rebuilds a table (batch mode: copy, drop, rename) would trip the foreign keys of the rows
+    that point at it, so they are switched off for the step and checked as a whole before it commits (the
+    procedure of https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+    """
+    from app.store import search
+
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.rollback()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                before = MigrationContext.configure(connection).get_current_revision()
+                config.attributes["connection"] = connection
+                step(config, revision)
+                after = MigrationContext.configure(connection).get_current_revision()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration to {revision} would break {len(broken)} references")
+                if after is not None:
+                    search.ensure(connection, rebuild=before != after)
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

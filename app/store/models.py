@@ -104,6 +104,12 @@ class User(Base):
     credential: Mapped[str | None] = mapped_column(String(20), comment="license type: RN, LVN, MD, DO, PharmD, CPhT")
     specialty: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
+    # Sign-in (issue 6, app.services.auth): an argon2id hash, never the password; locked after repeated failures.
+    password_hash: Mapped[str | None] = mapped_column(String(200), comment="argon2id hash; None: cannot sign in")
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                                 comment="failed sign-ins in a row")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="sign-in refused until then")
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Case(Base):
@@ -131,6 +137,10 @@ class Case(Base):
     member_name: Mapped[str] = mapped_column(String(170), comment="'Last, First' of the member")
     service_summary: Mapped[str] = mapped_column(String(200))
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="from the clock engine")
+    # Projection of the determination and extension events, for the timeliness and CMS-0057-F reports.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="instant of the current determination")
+    outcome: Mapped[str | None] = mapped_column(String(32), comment="approved, partially-approved, denied, ...")
+    extensions_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1, comment="bumped by every event; sync's base version")
 
@@ -161,6 +171,7 @@ class Case(Base):
         Index("ix_cases_team_status", "team", "status"),
         Index("ix_cases_category_status", "service_category", "status"),
         Index("ix_cases_member", "member_id"),
+        Index("ix_cases_decided_at", "decided_at"),
     )
 
 
@@ -226,3 +237,103 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class CriteriaSetRecord(Base):
+    """A criteria set version held in the store (issue 5): imported by an administrator, or a shipped set kept here
+    the first time a case applied it. Immutable (triggers refuse UPDATE and DELETE): a case's events cite
+    (set_id, version, sha256), and this row keeps the exact content they cite for as long as the store lives."""
+
+    __tablename__ = "criteria_sets"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    set_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(20))
+    content: Mapped[dict] = mapped_column(JSON, comment="the set as in its file (format umws-criteria-set/1)")
+    sha256: Mapped[str] = mapped_column(String(64), comment="SHA-256 of the canonical JSON of content")
+    origin: Mapped[str] = mapped_column(String(12), comment="imported, or shipped (kept when a case applied it)")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by: Mapped[str | None] = mapped_column(String(40), comment="username; None: the system")
+
+    __table_args__ = (Index("uq_criteria_sets_set_version", "set_id", "version", unique=True),)
+
+
+# ----- workflow and audit trail (issue 6) ---------------------------------------------------------------------
+class CaseWorkflow(Base):
+    """Workflow facts of a case that its row has no column for, kept in the same transaction as the event that
+    changes them (like the worklist projection on `cases`). Derived data: the events are the truth. A case with no
+    row here (demo data made before the workflow) reads as app.domain.case_states.flow_of says."""
+
+    __tablename__ = "case_workflow"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    referred_to: Mapped[str | None] = mapped_column(String(20), comment="physician, pharmacist, same-specialty")
+    referred_specialty: Mapped[str | None] = mapped_column(String(80), comment="same-specialty referrals")
+    referral_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the current referral's event")
+    pended_from: Mapped[str | None] = mapped_column(String(16), comment="state to return to when information arrives")
+    pend_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the current pend's event")
+    determination_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the current determination")
+    criteria_result: Mapped[str | None] = mapped_column(String(16), comment="criteria result of the determination")
+    provider_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    member_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_case_workflow_referred_to", "referred_to"),)
+
+
+class CareInvolvement(Base):
+    """A user recorded as involved in a member's care: they may not decide that member's cases (conflict of
+    interest, roles-and-authority.md). Rows are only added; the case event `involvement-declared` shows it."""
+
+    __tablename__ = "care_involvements"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), comment="the case it was declared on")
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    declared_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_care_involvements_member_user", "member_id", "user_id"),)
+
+
+class AuditRecord(Base):
+    """Append-only, hash-chained audit trail: who, when (UTC), what, before and after (app.domain.audit).
+
+    One chain per device (store installation): `seq` counts from 1 on each device, `prev_hash` is the hash of the
+    previous record of the same device. Database triggers refuse UPDATE and DELETE. No foreign keys: records are
+    merged from other devices and outlive what they describe."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, comment="store installation whose chain this is")
+    seq: Mapped[int] = mapped_column(Integer, comment="1, 2, 3 ... per device")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80), comment="username, or the operating-system user")
+    actor_kind: Mapped[str] = mapped_column(String(16), comment="user, os-user, system")
+    action: Mapped[str] = mapped_column(String(16), comment="create, change, view, access")
+    what: Mapped[str] = mapped_column(String(60), comment="event kind or what was viewed")
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    tar: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, comment="canonical JSON: before, after, event")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), comment="SHA-256 of the fields and prev_hash")
+
+    __table_args__ = (
+        Index("ux_audit_records_device_seq", "device_id", "seq", unique=True),
+        Index("ix_audit_records_case", "case_id", "recorded_at"),
+    )
+
+
+class AuditChainHead(Base):
+    """The last record of each device's chain (its number and hash): deleting records at the end of a chain, or
+    adding some, shows against it. The one row a store's own device updates with every record it appends."""
+
+    __tablename__ = "audit_chain_heads"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,20 +1,23 @@
 """Worklist queries: one queue, one viewer, a quick filter and a sort, counted and paged in SQL (issue 3, scope 6).
 
 Nothing here loads a case as an ORM object: the GUI model and `umws worklist` ask for a count and for pages of
-plain rows, so 100,000 cases cost what one screenful costs.
+plain rows, so 100,000 cases cost what one screenful costs. A query carries the instant it is asked at (`now`,
+default: the current time) for the queues that depend on it ("At risk today", issue 4, scope 3); that queue is
+still one range of the partial due index (`ix_cases_open_due`), paged in SQL.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import Select, and_, false, func, literal_column, or_, select
+from sqlalchemy import Select, and_, false, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import iso_plan
 from app.domain.case_states import OPEN_STATES
-from app.domain.queues import COLUMNS, DEFAULT_SORT, QUEUES, Queue
+from app.domain.queues import COLUMNS, DEFAULT_SORT, QUEUES, UNDECIDED_STATES, Queue, end_of_plan_day
+from app.store import search
 from app.store.models import OPEN_CASE_SQL, Case, User
 
 
@@ -80,12 +83,19 @@ _SORT_KEYS = {
 assert set(_SORT_KEYS) == set(COLUMNS)
 
 
-def _queue_condition(queue: Queue, viewer: Viewer):
+def _queue_condition(queue: Queue, viewer: Viewer, now: datetime):
     # Every queue holds open cases only; the literal term lets the database use the partial ix_cases_open_* indexes.
     conditions = [literal_column(OPEN_CASE_SQL)]
     if set(queue.states) != set(OPEN_STATES):
-        conditions.append(Case.status.in_(queue.states))
-    if queue.assignee == "me":
+        if queue.due_today:
+            # Said as the states left out, so that the due index leads (a short range: due by tonight, in order);
+            # a list of states to keep makes SQLite walk the status index and sort every undecided case.
+            conditions.append(Case.status.not_in([s for s in OPEN_STATES if s not in queue.states]))
+        else:
+            conditions.append(Case.status.in_(queue.states))
+    if queue.due_today:
+        conditions.append(Case.decision_due_at < end_of_plan_day(now))
+    if queue.assignee == "me" or viewer.role in queue.own_only_for:
         conditions.append(Case.assignee_id == viewer.user_id)
     elif queue.assignee == "none":
         conditions.append(Case.assignee_id.is_(None))
@@ -101,14 +111,19 @@ def _queue_condition(queue: Queue, viewer: Viewer):
 def _filter_condition(text: str, dialect: str):
     """The quick filter: every word must appear, in any case, in the TAR number, the member's name or the service.
 
-    SQLite's LIKE already ignores case (for ASCII), and is several times faster than lower() on every row;
-    PostgreSQL needs ILIKE.
+    On SQLite a word of three characters or more is looked up in the trigram index (app.store.search); a shorter
+    one is matched with LIKE, which ignores case for ASCII. PostgreSQL matches with ILIKE.
     """
     words = text.split()
     if not words:
         return None
     clauses = []
     for word in words:
+        if dialect == "sqlite" and len(word) >= search.MIN_WORD:
+            clauses.append(literal_column("cases.rowid").in_(
+                select(literal_column("rowid")).select_from(table(search.TABLE))
+                .where(literal_column(search.TABLE).op("MATCH")(search.match_phrase(word)))))
+            continue
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
         columns = (Case.tar, Case.member_name, Case.service_summary)
@@ -128,12 +143,13 @@ class WorklistQuery:
     filter_text: str = ""
     sort_column: str = DEFAULT_SORT[0]
     descending: bool = DEFAULT_SORT[1] == "desc"
+    now: datetime | None = None  # the instant "today" is judged at; None: the current time when the query runs
 
     def _where(self, dialect: str):
         queue = QUEUES[self.queue_id]
         if self.viewer.role not in queue.roles:
             return false()
-        condition = _queue_condition(queue, self.viewer)
+        condition = _queue_condition(queue, self.viewer, self.now or datetime.now(timezone.utc))
         text_condition = _filter_condition(self.filter_text, dialect)
         return condition if text_condition is None else and_(condition, text_condition)
 
@@ -164,10 +180,31 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def queue_counts(session: Session, viewer: Viewer) -> dict[str, int]:
-    """Open cases in each queue the viewer sees (for the queue chooser)."""
+def queue_counts(session: Session, viewer: Viewer, now: datetime | None = None) -> dict[str, int]:
+    """Open cases in each queue the viewer sees (for the queue chooser), judged at `now` (default: the current time)."""
     return {
-        queue.id: WorklistQuery(queue.id, viewer).count(session)
+        queue.id: WorklistQuery(queue.id, viewer, now=now).count(session)
         for queue in QUEUES.values()
         if viewer.role in queue.roles
     }
+
+
+@dataclass(frozen=True)
+class RunningClock:
+    """A case whose decision clock runs, for the clock warnings (no member data: the TAR number identifies it)."""
+
+    tar: str
+    received_at: datetime
+    due_at: datetime
+
+
+def running_clocks_of(session: Session, user_id: uuid.UUID) -> list[RunningClock]:
+    """The open, undecided cases assigned to `user_id` that have a decision due, soonest first (one short query:
+    a reviewer holds tens of cases)."""
+    rows = session.execute(
+        select(Case.tar, Case.received_at, Case.decision_due_at)
+        .where(literal_column(OPEN_CASE_SQL), Case.status.in_(UNDECIDED_STATES), Case.assignee_id == user_id,
+               Case.decision_due_at.is_not(None))
+        .order_by(Case.decision_due_at, Case.tar)
+    )
+    return [RunningClock(*row) for row in rows]

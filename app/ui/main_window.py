@@ -1,56 +1,56 @@
 """The main window: queues on the left, the worklist in the middle, the selected case's summary on the right.
 
-workstation-ux.md ("Layout", "Keyboard first", "Clear and safe"); issue 3, scope 6. Also here, because they are
-small and only this window opens them: the read-only case view, the Assign dialog, and the plain case details they
-show (one short query per case, never on every repaint).
+workstation-ux.md ("Layout", "Keyboard first", "Clear and safe"); issue 3, scope 6. Each user action starts here
+(a QAction with its shortcut and menu entry) and goes to one service call in `app.services`: claim and assign
+(`app.services.cases`), demo data (`app.services.demo`). The case view is `app.ui.case_view`, the Assign dialog
+`app.ui.assign_dialog`, and the plain case details they show come from `app.store.case_details`.
+
+Clock watch (issue 4, scope 4): every minute and on refresh, a task off the GUI thread records missed decision
+clocks as events (`app.services.clock_watch.record_breaches`) and reads the signed-in user's running clocks; each
+tick then warns about those that fell under 4 hours or became overdue (`app.ui.clock_warnings`).
 """
 from __future__ import annotations
 
-import html
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QInputDialog, QLabel,
-    QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
-    QStyledItemDelegate, QStyleOptionViewItem, QTableView, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser,
+    QAbstractItemView, QFormLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
     QVBoxLayout, QWidget,
 )
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain import authority
-from app.domain.case_states import STATES
-from app.domain.plantime import format_duration, format_instant, to_plan
-from app.domain.queues import COLUMNS, QUEUES, queues_for_role
+from app.domain.queues import COLUMNS, QUEUES, end_of_plan_day, queues_for_role
 from app.domain.roles import ROLES
-from app.domain.vocabulary import LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, TEAMS, URGENCIES
+from app.domain.vocabulary import TEAMS
 from app.services.cases import ActionRefused, NotFound, assign_case, claim_case
+from app.store.case_details import CaseDetails, load_case
 from app.store.engine import Store
 from app.store.errors import StoreError
-from app.store.models import Case, CaseEvent, User
-from app.store.worklist import Viewer, queue_counts
-from app.ui.tasks import Task, track_with_progress_dialog
-from app.ui.worklist_model import COLUMN_IDS, DECIDED_STATES, WorklistModel, time_left
+from app.store.models import User
+from app.store.worklist import Viewer, queue_counts, running_clocks_of
+from app.ui.assign_dialog import AssignDialog
+from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
+from app.ui.clock_warnings import ClockWarnings, NoticeBar
+from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
+from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {
-    "en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "tl": "Tagalog", "ko": "Korean",
-    "hy": "Armenian", "ru": "Russian", "fa": "Farsi", "ar": "Arabic", "hmn": "Hmong", "km": "Khmer",
-}
 # How wide each column starts (users resize; widths persist): a typical longest value of the column.
 COLUMN_SAMPLES = {
     "tar": "90000000000", "member": "Hernández-Castillo, Guadalupe", "service": "99223 Initial hospital inpatient (+2)",
     "timing": "Urgent · Post-stabilization", "received": "Wed 11/24 11:59 PM PT",
-    "due": "Wed 11/24 11:59 PM PT · overdue 12 d 23 h", "status": "Pended for information", "assignee": "nurse.okafor",
-}
+    "due": "Under 4 h · in 2 h 15 m · Wed 11/24 11:59 PM PT", "status": "Pended for information",
+    "assignee": "nurse.okafor",
+}  # (the rarer "Under 25% left · in 1 d 8 h · …" loses the end of its due; the tooltip has it all)
 # The Due column starts next to the member (what is about to breach comes first); users may move columns.
 DEFAULT_VISUAL_ORDER = ["tar", "member", "due", "service", "timing", "status", "received", "assignee"]
 SETTINGS_GEOMETRY = "main/geometry"
@@ -60,190 +60,10 @@ SETTINGS_SORT_COLUMN = "worklist/sort_column"
 SETTINGS_SORT_DESCENDING = "worklist/descending"
 SETTINGS_QUEUE = "worklist/queue"
 FILTER_DELAY_MS = 200
-TICK_MS = 30_000
-
-
-# --- case details (plain data for the summary and the case view) ---------------------------------------------
-
-@dataclass
-class CaseDetails:
-    tar: str
-    status: str
-    summary: list[tuple[str, str]]  # (field, value) in reading order, empties left out
-    member_name: str
-    due_at: datetime | None
-    due_rule: str | None
-    lines: list[tuple[str, ...]] = field(default_factory=list)
-    diagnoses: list[tuple[str, ...]] = field(default_factory=list)
-    notes: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # when, author, text, attachment
-    timeline: list[tuple[str, str, str]] = field(default_factory=list)  # when, who, what
-
-
-def _date(value: date | None) -> str:
-    return value.strftime("%m/%d/%Y") if value else ""
-
-
-def _age(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _provider(provider) -> str:
-    if provider is None:
-        return ""
-    parts = [provider.name + (f" — {provider.specialty}" if provider.specialty else "")]
-    contact = [f"NPI {provider.npi}"]
-    if provider.phone:
-        contact.append(f"phone {provider.phone}")
-    if provider.fax:
-        contact.append(f"fax {provider.fax}")
-    parts.append(" · ".join(contact))
-    return "\n".join(parts)
-
-
-def _due_rule(case: Case) -> str | None:
-    """The rule set that governs the decision clock, in words (the clock engine names it)."""
-    try:
-        from app.domain.clocks import ClockRequest, compute_clocks, default_rule_book
-
-        clocks = compute_clocks(ClockRequest(
-            lob=case.line_of_business, timing=case.review_timing, urgency=case.urgency,
-            category="medication" if case.service_category == "medication" else "other", received=case.received_at))
-        return default_rule_book().get(clocks.decision_rule).title
-    except Exception:  # noqa: BLE001 - no rule named is better than no summary
-        log.warning("no clock rule for a case", exc_info=True)
-        return None
-
-
-def _event_text(kind: str, payload: dict) -> str:
-    if kind == "received":
-        return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
-    if kind == "claimed":
-        text = f"Claimed by {payload.get('assignee', 'a reviewer')}"
-        if payload.get("status"):
-            text += f"; status {STATES.get(payload['status'], payload['status'])}"
-        return text
-    if kind == "assigned":
-        text = f"Assigned from {payload.get('from') or 'nobody'} to {payload.get('to')}"
-        return text + (f": {payload['note']}" if payload.get("note") else "")
-    details = ", ".join(f"{key} {value}" for key, value in payload.items() if key not in ("demo", "tar"))
-    return kind.replace("-", " ").capitalize() + (f": {details}" if details else "")
-
-
-def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails | None:
-    """The case with TAR number `tar` as plain text, or None. `full` adds notes and the timeline."""
-    options = [joinedload(Case.member), joinedload(Case.requesting_provider), joinedload(Case.servicing_provider),
-               joinedload(Case.assignee), selectinload(Case.lines), selectinload(Case.diagnoses)]
-    if full:
-        options.append(selectinload(Case.notes))
-    case = session.scalar(select(Case).where(Case.tar == tar).options(*options))
-    if case is None:
-        return None
-    member = case.member
-    today = to_plan(datetime.now(timezone.utc)).date()
-    birth = f"{_date(member.birth_date)} (age {_age(member.birth_date, today)})" if member.birth_date else ""
-    language = LANGUAGE_NAMES.get(member.language, member.language)
-    if member.alternative_format:
-        language += f"; alternative format: {member.alternative_format.replace('-', ' ')}"
-    lines = [(str(line.line_number), line.code, line.description, str(line.units), _date(line.from_date),
-              _date(line.to_date)) for line in case.lines]
-    diagnoses = [(str(d.rank), d.code, d.description) for d in case.diagnoses]
-    assignee = f"{case.assignee.full_name} ({case.assignee.username})" if case.assignee else "Unassigned"
-    summary = [
-        ("TAR", case.tar),
-        ("Member", member.display_name),
-        ("CIN", member.cin),
-        ("Date of birth", birth),
-        ("Sex", SEXES.get(member.sex, member.sex)),
-        ("Language", language),
-        ("Line of business", LINES_OF_BUSINESS.get(case.line_of_business, case.line_of_business)),
-        ("Service category", SERVICE_CATEGORIES.get(case.service_category, case.service_category)),
-        ("Service lines", "\n".join(f"{code} {text} × {units}" + (f" ({start}–{end})" if start else "")
-                                    for _, code, text, units, start, end in lines)),
-        ("Diagnoses", "\n".join(f"{code} {text}" for _, code, text in diagnoses)),
-        ("Requesting provider", _provider(case.requesting_provider)),
-        ("Servicing provider", _provider(case.servicing_provider)
-         if case.servicing_provider_id != case.requesting_provider_id else "Same as requesting"),
-        ("Place of service", case.place_of_service or ""),
-        ("Requested stay", f"{case.requested_los_days} days" if case.requested_los_days else ""),
-        ("Proposed date", _date(case.proposed_date)),
-        ("Timing / urgency", f"{URGENCIES.get(case.urgency, case.urgency)} · "
-                             f"{REVIEW_TIMINGS.get(case.review_timing, case.review_timing)}"),
-        ("Received", format_instant(case.received_at, year=True)),
-        ("Due", ""),  # filled at display time: the time left moves
-        ("Status", STATES.get(case.status, case.status)),
-        ("Assignee", assignee),
-    ]
-    details = CaseDetails(case.tar, case.status, [(k, v) for k, v in summary if v or k == "Due"],
-                          member.display_name, case.decision_due_at, _due_rule(case), lines, diagnoses)
-    if full:
-        details.notes = [(format_instant(n.written_at, year=True), n.author, n.text, n.attachment_ref)
-                         for n in case.notes]
-        events = session.execute(
-            select(CaseEvent.occurred_at, CaseEvent.kind, CaseEvent.payload, User.full_name)
-            .outerjoin(User, CaseEvent.actor_id == User.id)
-            .where(CaseEvent.case_id == case.id)
-            .order_by(CaseEvent.occurred_at)
-        )
-        details.timeline = [(format_instant(at, year=True), who or "System", _event_text(kind, payload or {}))
-                            for at, kind, payload, who in events]
-    return details
-
-
-def due_text(details: CaseDetails, now: datetime) -> str:
-    if details.due_at is None:
-        return "No decision clock"
-    return f"{format_instant(details.due_at, year=True)} · {time_left(details.due_at, now, details.status)}"
-
-
-def clock_banner(details: CaseDetails, now: datetime) -> str:
-    """The nearest due, its rule set and the time left, for the top of an open case."""
-    if details.due_at is None:
-        return "No decision clock runs for this case."
-    if details.status in DECIDED_STATES:
-        text = f"Decision was due {format_instant(details.due_at, year=True)}; the decision has been made."
-    elif details.due_at < now:
-        text = (f"OVERDUE: decision was due {format_instant(details.due_at, year=True)}, "
-                f"{format_duration(now - details.due_at)} ago.")
-    else:
-        text = f"Decision due {format_instant(details.due_at, year=True)}: {format_duration(details.due_at - now)} left."
-    return text + (f" Rule: {details.due_rule}." if details.due_rule else "")
+WATCH_MS = 60_000  # how often missed clocks are recorded and my running clocks re-read (off the GUI thread)
 
 
 # --- widgets ----------------------------------------------------------------------------------------------------
-
-class SummaryForm(QWidget):
-    """A read-only form of a case's fields; each value is selectable text (never retype what the system has)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._form = QFormLayout(self)
-        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.values: dict[str, QLabel] = {}
-
-    def show_fields(self, fields: list[tuple[str, str]]) -> None:
-        while self._form.rowCount():
-            self._form.removeRow(0)
-        self.values = {}
-        for name, value in fields:
-            label = QLabel(value)
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-            label.setAccessibleName(f"{name}: {value}")
-            heading = QLabel(f"{name}:")
-            heading.setAccessibleName(name)
-            heading.setBuddy(label)
-            self._form.addRow(heading, label)
-            self.values[name] = label
-
-    def set_value(self, name: str, value: str) -> None:
-        label = self.values.get(name)
-        if label is not None:
-            label.setText(value)
-            label.setAccessibleName(f"{name}: {value}")
-
 
 class SelectionSafeDelegate(QStyledItemDelegate):
     """Selected cells use the palette's highlighted text, so a coloured cell stays readable when selected."""
@@ -270,12 +90,7 @@ class CaseSummaryPanel(QScrollArea):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.heading.setFont(font)
-        self.clock = QLabel()
-        self.clock.setWordWrap(True)
-        self.clock.setTextFormat(Qt.TextFormat.PlainText)
-        clock_font = self.clock.font()
-        clock_font.setBold(True)
-        self.clock.setFont(clock_font)
+        self.clock = ClockBanner()
         self.form = SummaryForm()
         layout.addWidget(self.heading)
         layout.addWidget(self.clock)
@@ -290,8 +105,7 @@ class CaseSummaryPanel(QScrollArea):
         if details is None:
             self.heading.setText("No case selected")
             self.heading.setAccessibleName("No case selected")
-            self.clock.setText("Select a case in the worklist to see its summary here.")
-            self.clock.setAccessibleName(self.clock.text())
+            self.clock.show_clock(None, now, "Select a case in the worklist to see its summary here.")
             self.form.show_fields([])
             return
         self.heading.setText(f"{details.member_name} · TAR {details.tar}")
@@ -302,155 +116,31 @@ class CaseSummaryPanel(QScrollArea):
     def tick(self, now: datetime) -> None:
         if self.details is None:
             return
-        self.clock.setText(clock_banner(self.details, now))
-        self.clock.setAccessibleName(self.clock.text())
+        self.clock.show_clock(self.details, now)
         self.form.set_value("Due", due_text(self.details, now))
-
-
-def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]]) -> QTableWidget:
-    table = QTableWidget(len(rows), len(headers))
-    table.setAccessibleName(name)
-    table.setHorizontalHeaderLabels(headers)
-    table.verticalHeader().hide()
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setTabKeyNavigation(False)
-    table.setWordWrap(True)
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem(value)
-            item.setToolTip(value)
-            table.setItem(r, c, item)
-    table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
-    table.resizeRowsToContents()
-    return table
-
-
-class CaseView(QDialog):
-    """A read-only case: summary, request lines, diagnoses, clinical notes and the timeline of events."""
-
-    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None):
-        super().__init__(parent)
-        self.details = details
-        self.setWindowTitle(f"TAR {details.tar} — {details.member_name}")
-        self.setAccessibleName(f"Case view, TAR {details.tar}")
-        self.resize(900, 640)
-        layout = QVBoxLayout(self)
-        heading = QLabel(f"{details.member_name} · TAR {details.tar}")
-        heading.setTextFormat(Qt.TextFormat.PlainText)
-        heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        heading.setAccessibleName(f"Case of {details.member_name}, TAR {details.tar}")
-        heading_font = heading.font()
-        heading_font.setPointSizeF(heading_font.pointSizeF() * 1.25)
-        heading_font.setBold(True)
-        heading.setFont(heading_font)
-        layout.addWidget(heading)
-        self.clock = QLabel(clock_banner(details, now()))
-        self.clock.setAccessibleName(self.clock.text())
-        self.clock.setWordWrap(True)
-        font = self.clock.font()
-        font.setBold(True)
-        self.clock.setFont(font)
-        layout.addWidget(self.clock)
-        self.tabs = QTabWidget()
-        self.tabs.setAccessibleName("Case sections")
-        self.tabs.tabBar().setAccessibleName("Case sections: Ctrl+Tab moves between them")
-        summary = SummaryForm()
-        summary.show_fields(details.summary)
-        summary.set_value("Due", due_text(details, now()))
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(summary)
-        scroll.setAccessibleName("Summary")
-        self.summary = summary
-        self.tabs.addTab(scroll, "&Summary")
-        self.tabs.addTab(_read_only_table("Request lines", ["Line", "Code", "Description", "Units", "From", "To"],
-                                          details.lines), "Request &lines")
-        self.tabs.addTab(_read_only_table("Diagnoses", ["Rank", "ICD-10-CM", "Description"], details.diagnoses),
-                         "&Diagnoses")
-        notes = QTextBrowser()
-        notes.setAccessibleName("Clinical notes")
-        notes.setHtml("".join(
-            f"<p><b>{html.escape(when)}</b> — {html.escape(author)}<br>{html.escape(text)}"
-            + (f"<br><i>Attachment: {html.escape(ref)}</i>" if ref else "") + "</p>"
-            for when, author, text, ref in details.notes) or "<p>No clinical notes.</p>")
-        self.tabs.addTab(notes, "Clinical &notes")
-        self.tabs.addTab(_read_only_table("Timeline", ["When (PT)", "Who", "What"], details.timeline),
-                         "&Timeline")
-        layout.addWidget(self.tabs)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self._now = now
-        self._timer = QTimer(self)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self.tick)
-        self._timer.start()
-
-    def tick(self) -> None:
-        now = self._now()
-        self.clock.setText(clock_banner(self.details, now))
-        self.clock.setAccessibleName(self.clock.text())
-        self.summary.set_value("Due", due_text(self.details, now))
-
-
-class AssignDialog(QDialog):
-    """Choose the reviewer a case goes to (supervisors)."""
-
-    def __init__(self, tar: str, member: str, reviewers: list[tuple[str, str]], current: str | None, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(f"Assign TAR {tar}")
-        self.setAccessibleName(f"Assign TAR {tar}")
-        layout = QVBoxLayout(self)
-        intro = QLabel(f"Give TAR {tar} ({member}) to a reviewer. It is recorded on the case's timeline.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        form = QFormLayout()
-        self.reviewer = QComboBox()
-        self.reviewer.setAccessibleName("Reviewer")
-        for username, label in reviewers:
-            self.reviewer.addItem(label, username)
-        if current:
-            found = self.reviewer.findData(current)
-            if found >= 0:
-                self.reviewer.setCurrentIndex(found)
-        self.note = QLineEdit()
-        self.note.setAccessibleName("Note for the timeline")
-        self.note.setPlaceholderText("Optional: why")
-        reviewer_label = QLabel("&Reviewer:")
-        reviewer_label.setBuddy(self.reviewer)
-        note_label = QLabel("&Note:")
-        note_label.setBuddy(self.note)
-        form.addRow(reviewer_label, self.reviewer)
-        form.addRow(note_label, self.note)
-        layout.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Assign")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.setTabOrder(self.reviewer, self.note)
-
-    def choice(self) -> tuple[str, str]:
-        return self.reviewer.currentData(), self.note.text().strip()
 
 
 # --- the window ---------------------------------------------------------------------------------------------------
 
 class MainWindow(QMainWindow):
     def __init__(self, store: Store, viewer: Viewer, settings: QSettings | None = None, parent=None, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), tick_ms: int = TICK_MS):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), tick_ms: int = TICK_MS,
+                 watch_ms: int = WATCH_MS):
         super().__init__(parent)
         self.store = store
         self.viewer = viewer
         self.settings = settings if settings is not None else QSettings()
         self._clock = clock
         self._tasks: set[Task] = set()
+        self.background = TaskQueue("store reads", self)  # counts and the clock watch, one after another
         self._counts_generation = 0
         self._pending_row = 0
         self.case_views: list[CaseView] = []
         self.queue_counts: dict[str, int] = {}
+        self.clock_checks = 0  # clock watches completed (tests wait on it)
+        self._watch_task: Job | None = None
+        self._watch_again = False
+        self._closed = False
         with store.session() as session:
             self.user_full_name = session.scalar(select(User.full_name).where(User.id == viewer.user_id)) \
                 or viewer.username
@@ -470,10 +160,17 @@ class MainWindow(QMainWindow):
         self.queue_list.currentRowChanged.connect(self._queue_chosen)
         self._after_reset()
         self.refresh_counts()
+        self._day_end = end_of_plan_day(self._clock())
         self.tick_timer = QTimer(self)
         self.tick_timer.setInterval(tick_ms)
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
+        self.watch_timer = QTimer(self)
+        self.watch_timer.setInterval(watch_ms)
+        self.watch_timer.timeout.connect(self.check_clocks)
+        if watch_ms > 0:
+            self.watch_timer.start()
+        self.check_clocks()
 
     # --- building -------------------------------------------------------------------------------------------
 
@@ -524,8 +221,10 @@ class MainWindow(QMainWindow):
         bold = self.table.font()
         bold.setBold(True)  # urgent and due-soon cells are bold
         metrics = QFontMetrics(bold)
+        icon = self.table.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize) + 6  # the Due column's band icon
         for column, sample in COLUMN_SAMPLES.items():
-            header.resizeSection(COLUMN_IDS.index(column), metrics.horizontalAdvance(sample) + 24)
+            header.resizeSection(COLUMN_IDS.index(column),
+                                 metrics.horizontalAdvance(sample) + 24 + (icon if column == "due" else 0))
         for visual, column in enumerate(DEFAULT_VISUAL_ORDER):
             header.moveSection(header.visualIndex(COLUMN_IDS.index(column)), visual)
         self.table.doubleClicked.connect(lambda index: self.open_case())
@@ -548,7 +247,16 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([200, 900, 340])
-        self.setCentralWidget(self.splitter)
+        self.notice_bar = NoticeBar(can_show_at_risk="at-risk" in {q.id for q in self.queues})
+        self.notice_bar.show_at_risk.connect(lambda: self.show_queue("at-risk"))
+        self.clock_warnings = ClockWarnings(self.notice_bar, self)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(4)
+        central_layout.addWidget(self.notice_bar)
+        central_layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
         self.setTabOrder(self.queue_list, self.filter_edit)
         self.setTabOrder(self.filter_edit, self.table)
         self.setTabOrder(self.table, self.summary)
@@ -666,11 +374,15 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closed = True
         self.save_settings()
         self.tick_timer.stop()
+        self.watch_timer.stop()
+        self.clock_warnings.close()
         for task in list(self._tasks):
             task.cancel()
             task.wait()
+        self.background.stop()
         for view in list(self.case_views):
             view.close()
         super().closeEvent(event)
@@ -724,6 +436,15 @@ class MainWindow(QMainWindow):
         if 0 <= row < len(self.queues):
             self.model.set_queue(self.queues[row].id)
 
+    def show_queue(self, queue_id: str) -> None:
+        """Choose a queue the viewer has (as a click in the queue list would), and show the window."""
+        ids = [queue.id for queue in self.queues]
+        if queue_id in ids:
+            self.queue_list.setCurrentRow(ids.index(queue_id))
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     def apply_filter(self) -> None:
         self._filter_timer.stop()
         self.model.set_filter(self.filter_edit.text())
@@ -742,22 +463,83 @@ class MainWindow(QMainWindow):
         self._pending_row = index.row() if index.isValid() else 0
         self.model.refresh()
         self.refresh_counts()
+        self.check_clocks()
 
     def tick(self) -> None:
-        self.model.tick()
-        self.summary.tick(self._clock())
+        """Move the countdowns on (no database), warn about my clocks, and re-read "today" when the day changes."""
+        now = self._clock()
+        if now >= self._day_end:
+            self._day_end = end_of_plan_day(now)
+            self.refresh()  # "At risk today" and its count depend on the plan day
+        self.model.tick(self.visible_rows())
+        self.summary.tick(now)
+        self.clock_warnings.check(now)
 
-    def refresh_counts(self) -> Task:
+    def visible_rows(self) -> tuple[int, int] | None:
+        """The first and last worklist rows on screen (None when none is)."""
+        if self.model.rowCount() == 0 or not self.table.isVisible():
+            return None
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        return (max(first, 0), last if last >= 0 else self.model.rowCount() - 1)
+
+    def check_clocks(self) -> Job | None:
+        """Off the GUI thread: record missed decision clocks as events, then read my running clocks for the
+        warnings (docs/clocks.md). One at a time; asked while one runs, it runs again when that one ends."""
+        if self._watch_task is not None:
+            self._watch_again = True
+            return None
+        from app.services.clock_watch import record_breaches
+
+        self._watch_again = False
+        store, user_id, now = self.store, self.viewer.user_id, self._clock()
+
+        def work(progress, cancelled):
+            recorded = []
+            try:
+                with store.session() as session, session.begin():
+                    recorded = record_breaches(session, now)
+            except SQLAlchemyError:  # e.g. the store is busy, or read-only for this user: the warnings still run
+                log.warning("missed clocks not recorded this time", exc_info=True)
+            with store.session() as session:
+                return recorded, running_clocks_of(session, user_id)
+
+        task = self.background.submit(work, "clock watch")
+        self._watch_task = task
+        task.succeeded.connect(self._clocks_checked)
+        task.finished.connect(self._clock_watch_finished)
+        return task
+
+    def clock_watch_idle(self) -> bool:
+        """No clock watch running or asked for."""
+        return self._watch_task is None and not self._watch_again
+
+    def _clocks_checked(self, result) -> None:
+        recorded, running = result
+        if recorded:
+            log.info("recorded %d missed decision clock(s): %s", len(recorded), ", ".join(recorded[:20]))
+        self.clock_warnings.watch(running)
+        self.clock_warnings.check(self._clock())
+
+    def _clock_watch_finished(self) -> None:
+        self._watch_task = None
+        self.clock_checks += 1
+        if self._watch_again and not self._closed:
+            self.check_clocks()
+
+    def refresh_counts(self) -> Job:
         """Count every queue off the GUI thread (a count of 100,000 cases is not a few milliseconds)."""
         self._counts_generation += 1
         generation = self._counts_generation
         store, viewer = self.store, self.viewer
 
+        now = self._clock()
+
         def work(progress, cancelled):
             with store.session() as session:
-                return queue_counts(session, viewer)
+                return queue_counts(session, viewer, now)
 
-        task = self._start(work, "queue counts")
+        task = self.background.submit(work, "queue counts")
         task.succeeded.connect(lambda counts: self._show_counts(counts, generation))
         return task
 

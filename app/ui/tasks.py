@@ -6,14 +6,21 @@ the GUI thread: `progressed(done, total)`, then exactly one of `succeeded(result
 `finished()`. `track_with_progress_dialog()` shows a cancellable QProgressDialog for a task.
 
 Used by "Load demo data…"; later sync and batch letters run the same way.
+
+`TaskQueue` runs short, frequent work (queue counts, the clock watch every minute) one job after another on ONE
+long-lived worker thread; each `Job` calls back on the GUI thread: `succeeded(result)` or `failed(exception)`,
+then `finished()`. A new thread per job would open a new store connection per job: the local store's engine keeps
+one connection per thread (SQLAlchemy's SingletonThreadPool, five at most) and closes an arbitrary one, possibly
+in use by another thread, when a sixth thread connects.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,124 @@ class Task(QThread):
 
     def _forget(self) -> None:
         Task._running.discard(self)
+
+
+class Hook:
+    """A signal-like list of callbacks (`connect`, `emit`) for a `Job`, called on the GUI thread."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> None:
+        self._callbacks.append(callback)
+
+    def emit(self, *args) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+    def clear(self) -> None:
+        self._callbacks.clear()
+
+
+class Job:
+    """One piece of work submitted to a `TaskQueue`. After the work has run on the queue's thread, on the GUI
+    thread: `succeeded(result)` or `failed(exception)`, then `finished()` (plain callbacks, `Hook`).
+
+    Not a QObject: a QObject made per job with Python callables connected to its signals crashed PySide 6.12 at
+    interpreter exit. Only a job's number crosses threads, and its callbacks are dropped once called."""
+
+    def __init__(self, work: Work, name: str):
+        self.work = work
+        self.name = name
+        self.cancelled = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.succeeded, self.failed, self.finished = Hook(), Hook(), Hook()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def is_cancelled(self) -> bool:
+        return self.cancelled.is_set()
+
+
+class _Runner(QObject):
+    """Lives on the queue's thread: runs each job, then tells the GUI thread (by number) which one ran; the jobs
+    stay in the queue's table until the GUI thread hands them back."""
+
+    ran = Signal(int)
+
+    def __init__(self, jobs: dict[int, Job]):
+        super().__init__()
+        self._jobs = jobs
+
+    @Slot(int)
+    def run(self, number: int) -> None:
+        job = self._jobs.get(number)
+        if job is not None:
+            try:
+                if not job.cancelled.is_set():
+                    job.result = job.work(lambda done, total: None, job.cancelled.is_set)
+            except BaseException as error:  # noqa: BLE001 - reported to the GUI thread, never lost
+                log.exception("job %s failed", job.name)
+                job.error = error
+            job = None  # the GUI thread alone lets go of it
+        self.ran.emit(number)
+
+
+class TaskQueue(QObject):
+    """Jobs run one after another, in order, on one worker thread that lives as long as the queue (or until
+    `stop()`; a later `submit()` starts it again). A job is held here until its callbacks have run."""
+
+    _submitted = Signal(int)
+
+    def __init__(self, name: str = "worker", parent=None):
+        super().__init__(parent)
+        self._jobs: dict[int, Job] = {}
+        self._numbers = itertools.count(1)
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._runner = _Runner(self._jobs)
+        self._runner.moveToThread(self._thread)
+        self._submitted.connect(self._runner.run)  # queued: runs on the worker thread
+        self._runner.ran.connect(self._ran)  # queued: back on the GUI thread
+        self._thread.start()
+
+    def submit(self, work: Work, name: str = "job") -> Job:
+        if not self._thread.isRunning():  # stopped (a closed window shown again): start it again
+            self._thread.start()
+        job = Job(work, name)
+        number = next(self._numbers)
+        self._jobs[number] = job
+        self._submitted.emit(number)
+        return job
+
+    @Slot(int)
+    def _ran(self, number: int) -> None:
+        job = self._jobs.pop(number, None)
+        if job is None:
+            return
+        job.done = True
+        try:
+            if job.error is not None:
+                job.failed.emit(job.error)
+            elif not job.cancelled.is_set():
+                job.succeeded.emit(job.result)
+            job.finished.emit()
+        finally:
+            for hook in (job.succeeded, job.failed, job.finished):
+                hook.clear()
+
+    def pending(self) -> int:
+        return len(self._jobs)
+
+    def stop(self) -> None:
+        """Cancel the jobs not started, let the running one end, and stop the thread."""
+        for job in list(self._jobs.values()):
+            job.cancel()
+        self._thread.quit()
+        self._thread.wait()
 
 
 def track_with_progress_dialog(task: Task, parent: QWidget | None, title: str, label: str,

@@ -156,3 +156,119 @@ def test_python_dash_m_app_runs_the_cli(tmp_path):
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0 and "worklist" in result.stdout
     assert list(home.iterdir()) == []
+
+
+# --- "At risk today" (issue 4, scope 3) ------------------------------------------------------------------------
+
+from datetime import datetime, time, timedelta, timezone  # noqa: E402 - the at-risk tests' own imports
+from zoneinfo import ZoneInfo  # noqa: E402
+
+PLAN = ZoneInfo("America/Los_Angeles")
+UNDECIDED = {"received", "in-review", "pended", "referred"}
+
+
+def at_risk_expected(now, username: str | None = None) -> list[str]:
+    """Open undecided cases due before the end of `now`'s plan day (mine only when `username`), soonest first:
+    worked out in Python from every row, independently of the worklist's SQL."""
+    end = datetime.combine(now.astimezone(PLAN).date() + timedelta(days=1), time(0), tzinfo=PLAN)
+    store = open_local_store()
+    try:
+        with store.session() as session:
+            cases = session.scalars(select(Case)).all()
+            rows = [(c.decision_due_at, c.tar) for c in cases
+                    if c.status in UNDECIDED and c.decision_due_at is not None and c.decision_due_at < end
+                    and (username is None or (c.assignee is not None and c.assignee.username == username))]
+    finally:
+        store.close()
+    return [tar for _, tar in sorted(rows)]
+
+
+def _in_days(days: int) -> datetime:
+    return (datetime.now(timezone.utc) + timedelta(days=days)).astimezone(PLAN).replace(microsecond=0)
+
+
+def test_at_risk_for_a_supervisor_is_every_undecided_case_due_by_the_end_of_the_plan_day(demo_store, capsys):
+    now = _in_days(1)
+    expected = at_risk_expected(now)
+    assert expected
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", now.isoformat(),
+                         "--limit", "100000", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [row["tar"] for row in rows] == expected  # soonest due first, overdue ones included
+    assert any(datetime.fromisoformat(row["due"]) < now for row in rows)
+    assert {row["status"] for row in rows} <= UNDECIDED
+    # paged in SQL: a page is the same slice of the whole list
+    code, out, _ = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", now.isoformat(),
+                       "--offset", "3", "--limit", "4", "--json")
+    assert [row["tar"] for row in json.loads(out)] == expected[3:7]
+    code, out, _ = run(capsys, "worklist", "--queue", "at-risk", "--user", "auditor.brown", "--now",
+                       now.isoformat(), "--limit", "100000", "--json")
+    assert [row["tar"] for row in json.loads(out)] == expected
+
+
+@pytest.mark.parametrize("username", ["nurse.garcia", "tech.rivera"])
+def test_at_risk_for_a_nurse_or_pharmacy_technician_is_only_their_own(demo_store, capsys, username):
+    now = _in_days(3)
+    expected = at_risk_expected(now, username)
+    assert expected and len(expected) < len(at_risk_expected(now))
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", username, "--now", now.isoformat(),
+                         "--limit", "100000", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [row["tar"] for row in rows] == expected
+    assert {row["assignee"] for row in rows} == {username}
+
+
+def test_at_risk_is_not_shown_to_a_medical_director(demo_store, capsys):
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", "dr.shah")
+    assert code == 3 and out == "" and "At risk" not in out and "Nurse lead / supervisor" in err
+
+
+def test_at_risk_now_without_an_offset_is_plan_time_and_a_bad_now_is_exit_2(demo_store, capsys):
+    # 01:00 in Los Angeles is on the same plan day as 23:00 there; read as UTC it would be the evening before.
+    day = _in_days(2).date()
+    naive, aware = f"{day}T01:00", datetime.fromisoformat(f"{day}T01:00").replace(tzinfo=PLAN)
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", naive,
+                         "--limit", "100000", "--json")
+    assert code == 0, err
+    assert [row["tar"] for row in json.loads(out)] == at_risk_expected(aware)
+    assert at_risk_expected(aware) != at_risk_expected(aware.replace(tzinfo=timezone.utc))
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", "soon")
+    assert code == 2 and out == "" and "--now 'soon'" in err
+
+
+def test_at_risk_keeps_the_open_case_term_and_walks_the_partial_due_index(demo_store):
+    from sqlalchemy import text
+
+    from app.store.worklist import WorklistQuery, viewer_for
+
+    store = open_local_store()
+    try:
+        with store.session() as session:
+            query = WorklistQuery("at-risk", viewer_for(session, "lead.patel"), now=_in_days(0))
+            statement = query.rows_statement("sqlite").offset(0).limit(50)
+            compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+            assert "status <> 'closed'" in str(compiled)
+            plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    finally:
+        store.close()
+    assert "ix_cases_open_due" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_at_risk_on_postgres(postgres_url, capsys):
+    code, _, err = run(capsys, "demo", "--cases", "60", "--seed", "4", "--database-url", postgres_url)
+    assert code == 0, err
+    now = _in_days(2).isoformat()
+    code, out, err = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", now,
+                         "--limit", "1000", "--json", "--database-url", postgres_url)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert rows and {row["status"] for row in rows} <= UNDECIDED
+    dues = [datetime.fromisoformat(row["due"]) for row in rows]
+    assert dues == sorted(dues)
+    end = (_in_days(2) + timedelta(days=1)).replace(hour=0, minute=0, second=0)
+    assert all(due < end for due in dues)
+    code, out, _ = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", now,
+                       "--offset", "1", "--limit", "2", "--json", "--database-url", postgres_url)
+    assert [row["tar"] for row in json.loads(out)] == [row["tar"] for row in rows[1:3]]

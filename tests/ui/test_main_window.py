@@ -16,7 +16,8 @@ from app.domain.case_states import OPEN_STATES
 from app.services import demo
 from app.store.models import Case, CaseEvent, User
 from app.store.worklist import viewer_for
-from app.ui.main_window import AssignDialog, MainWindow
+from app.ui.assign_dialog import AssignDialog
+from app.ui.main_window import MainWindow
 from app.ui.sign_in import LAST_USER_KEY, SignInDialog, choose_user, store_users
 from app.ui.worklist_model import COLUMN_IDS, TAR_ROLE
 
@@ -45,6 +46,7 @@ def open_window(qtbot, demo_store, settings):
         window.activateWindow()
         qtbot.waitExposed(window)
         qtbot.waitUntil(lambda: bool(window.queue_counts))
+        qtbot.waitUntil(lambda: window.clock_checks > 0 and window.clock_watch_idle())  # it writes: let it finish
         return window
     return make
 

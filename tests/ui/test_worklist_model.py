@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QIcon
 from sqlalchemy import event, func, or_, select
 
 from app.domain.case_states import OPEN_STATES
@@ -12,7 +13,11 @@ from app.domain.queues import COLUMNS
 from app.services import demo
 from app.store.models import Case, User
 from app.store.worklist import WorklistQuery, viewer_for
-from app.ui.worklist_model import COLUMN_IDS, DECIDED_STATES, OVERDUE_COLOUR, TAR_ROLE, WorklistModel, time_left
+from app.domain.clock_bands import BANDS
+from app.domain.plantime import format_instant
+from app.ui.worklist_model import (
+    BAND_ROLE, COLUMN_IDS, DECIDED_STATES, OVERDUE_COLOUR, TAR_ROLE, WorklistModel, band_icon, time_left,
+)
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -160,21 +165,26 @@ def test_pages_are_fetched_on_demand_and_evicted(demo_store):
     assert model.page_fetches == 4
 
 
-def test_due_column_shows_time_left_and_tick_repaints_only_that_column_without_queries(qtbot, demo_store):
+def test_due_column_shows_band_countdown_and_due_and_tick_repaints_only_that_column_without_queries(
+        qtbot, demo_store):
     now = [datetime.now(timezone.utc)]
     model = WorklistModel(demo_store, viewer(demo_store, "lead.patel"), "all-open", clock=lambda: now[0])
     due_column = column("due")
     row = next(r for r in range(model.rowCount())
                if model.index(r, 0).data(TAR_ROLE) and model.row_at(r).due_at
-               and model.row_at(r).status not in DECIDED_STATES)
+               and model.row_at(r).status not in DECIDED_STATES
+               and model.row_at(r).due_at - model.row_at(r).received_at > timedelta(hours=24))
     due = model.row_at(row).due_at
     index = model.index(row, due_column)
 
     now[0] = due - timedelta(hours=2, minutes=15)
     model.tick()
-    assert index.data().endswith("· in 2 h 15 m")
-    assert "PT" in index.data()
+    assert index.data().startswith("Under 4 h · in 2 h 15 m · ")
+    assert index.data().endswith(" PT") and format_instant(due) in index.data()
+    assert index.data(BAND_ROLE) == "under-4h"
     assert index.data(Qt.ItemDataRole.ForegroundRole) is None
+    assert isinstance(index.data(Qt.ItemDataRole.DecorationRole), QIcon)
+    assert not index.data(Qt.ItemDataRole.DecorationRole).isNull()
 
     counter = QueryCounter(demo_store.engine)
     try:
@@ -183,14 +193,79 @@ def test_due_column_shows_time_left_and_tick_repaints_only_that_column_without_q
             model.tick()
         top_left, bottom_right = signal.args[0], signal.args[1]
         assert top_left.column() == bottom_right.column() == due_column
-        assert (top_left.row(), bottom_right.row()) == (0, model.rowCount() - 1)
-        assert index.data().endswith("· overdue 1 h 5 m")  # the word, not only the colour
+        assert (top_left.row(), bottom_right.row()) == (row, row)  # the Due cells shown since the last tick
+        assert Qt.ItemDataRole.DecorationRole in signal.args[2]
+        assert index.data().startswith("Overdue 1 h 5 m · ")  # the word, not only the colour
+        assert index.data(BAND_ROLE) == "overdue"
         assert index.data(Qt.ItemDataRole.ForegroundRole) == OVERDUE_COLOUR
         assert "overdue" in index.data(Qt.ItemDataRole.ToolTipRole)
-        assert index.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Due: ")
+        assert index.data(Qt.ItemDataRole.AccessibleTextRole).startswith("Due: Overdue 1 h 5 m")
         assert counter.statements == 0
     finally:
         counter.close()
+
+
+def test_tick_with_the_visible_rows_repaints_only_the_due_cells_whose_text_changed(qtbot, demo_store):
+    now = [datetime(2026, 11, 24, 20, 0, 10, tzinfo=timezone.utc)]
+    model = WorklistModel(demo_store, viewer(demo_store, "lead.patel"), "all-open", clock=lambda: now[0])
+    last = model.rowCount() - 1
+    visible = (last - 29, last)  # the end of the list: dues days away, and some hours away
+    rows = [model.row_at(r) for r in range(visible[0], visible[1] + 1)]
+    before = [model.index(r, column("due")).data() for r in range(visible[0], visible[1] + 1)]
+    model.tick(visible)  # the cells computed at the first now
+
+    counter = QueryCounter(demo_store.engine)
+    emitted = []
+    model.dataChanged.connect(lambda tl, br, roles: emitted.extend(range(tl.row(), br.row() + 1)))
+    try:
+        for seconds in (61, 3600):
+            now[0] += timedelta(seconds=seconds)
+            emitted.clear()
+            model.tick(visible)
+            after = [model.index(r, column("due")).data() for r in range(visible[0], visible[1] + 1)]
+            changed = [visible[0] + i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+            assert sorted(emitted) == changed
+            before = after
+        assert counter.statements == 0
+    finally:
+        counter.close()
+    assert rows == [model.row_at(r) for r in range(visible[0], visible[1] + 1)]
+    emitted.clear()
+    model.tick()  # without the visible rows: every Due cell asked for since the last tick is repainted
+    assert sorted(emitted) == list(range(visible[0], visible[1] + 1))
+    emitted.clear()
+    model.tick()  # no view asked for a Due cell since: nothing to repaint
+    assert emitted == []
+
+
+@pytest.mark.parametrize("share_left, expected, word", [
+    (0.9, "on-track", "On track · in "),
+    (0.2, "at-risk", "Under 25% left · in "),
+])
+def test_due_column_bands_by_share_of_the_window(demo_store, share_left, expected, word):
+    now = [datetime.now(timezone.utc)]
+    model = WorklistModel(demo_store, viewer(demo_store, "lead.patel"), "all-open", clock=lambda: now[0])
+    row = next(r for r in range(model.rowCount())
+               if model.row_at(r).status not in DECIDED_STATES
+               and model.row_at(r).due_at - model.row_at(r).received_at >= timedelta(days=5))
+    data = model.row_at(row)
+    now[0] = data.due_at - (data.due_at - data.received_at) * share_left
+    model.tick()
+    index = model.index(row, column("due"))
+    assert index.data().startswith(word)
+    assert index.data(BAND_ROLE) == expected
+    assert index.data(Qt.ItemDataRole.ForegroundRole) is None
+    icons = {band_icon(b).cacheKey() for b in BANDS.values()}
+    assert len(icons) == 4
+    assert index.data(Qt.ItemDataRole.DecorationRole).cacheKey() == band_icon(BANDS[expected]).cacheKey()
+
+
+def test_a_decided_case_has_no_band(demo_store):
+    model = WorklistModel(demo_store, viewer(demo_store, "lead.patel"), "all-open")
+    row = next(r for r in range(model.rowCount()) if model.row_at(r).status in DECIDED_STATES)
+    index = model.index(row, column("due"))
+    assert index.data().startswith("Decision made · ")
+    assert index.data(BAND_ROLE) is None and index.data(Qt.ItemDataRole.DecorationRole) is None
 
 
 def test_time_left_words():

@@ -1,0 +1,72 @@
+"""Record missed decision clocks as case events when first observed (issue 4, scope 4).
+
+"A breach is recorded as an event when first observed": an open case whose decision is still to be made
+(status received, in review, pended or referred) and whose decision due (`cases.decision_due_at`, from the clock
+engine at receipt) has passed gets one `clock-breached` event, appended by the system (no actor) through
+`app.services.cases.record_event`, with the payload `{"clock": "decision", "due": ISO 8601 in plan time, "rule":
+the rule set that governs the decision clock}`. A case that already has a `clock-breached` event gets no other one,
+so running this again records nothing new (idempotent). The event's time is the instant of observation (`now`).
+
+Who runs it: the workstation, off the GUI thread, every minute and on refresh (`app.ui.main_window`), and
+`umws clocks check` (cron or by hand). The caller owns the transaction: `with session.begin(): record_breaches(...)`.
+On PostgreSQL, where several workstations may run it at once, the cases found are locked (`FOR UPDATE`) and checked
+again for an event before one is written, so two runs never record the same breach twice; SQLite serialises writers.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, literal_column, select
+from sqlalchemy.orm import Session
+
+from app.domain.clocks import ClockError, compute_clocks
+from app.domain.plantime import iso_plan
+from app.domain.queues import UNDECIDED_STATES
+from app.services.cases import record_event
+from app.store.case_details import clock_request_of
+from app.store.models import OPEN_CASE_SQL, Case, CaseEvent
+
+BREACH_EVENT = "clock-breached"
+
+
+def _has_breach_event():
+    return exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == BREACH_EVENT)
+
+
+def record_breaches(session: Session, now: datetime) -> list[str]:
+    """Append a `clock-breached` event to every open, undecided case whose decision was due before `now` and
+    that has none yet; return their TAR numbers, earliest due first."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    candidates = session.scalars(
+        select(Case)
+        .where(literal_column(OPEN_CASE_SQL), Case.status.in_(UNDECIDED_STATES),
+               Case.decision_due_at.is_not(None), Case.decision_due_at < now, ~_has_breach_event())
+        .order_by(Case.decision_due_at, Case.tar)
+        .with_for_update(of=Case)
+    ).all()
+    if not candidates:
+        return []
+    # Checked again after the lock: another workstation may have recorded some while this one waited for it.
+    already = set(session.scalars(
+        select(CaseEvent.case_id).where(CaseEvent.case_id.in_([case.id for case in candidates]),
+                                        CaseEvent.kind == BREACH_EVENT)))
+    recorded = []
+    for case in candidates:
+        if case.id in already:
+            continue
+        record_event(session, case, None, BREACH_EVENT,
+                     {"clock": "decision", "due": iso_plan(case.decision_due_at), "rule": _decision_rule(case)},
+                     at=now)
+        recorded.append(case.tar)
+    session.flush()
+    return recorded
+
+
+def _decision_rule(case: Case) -> str | None:
+    """The rule set whose decision due is the earliest for the case (None if the engine cannot count it)."""
+    try:
+        clocks = compute_clocks(clock_request_of(case), extensions=getattr(case, "extensions_taken", 0) or 0)
+    except ClockError:
+        return None
+    return clocks.decision_rule

@@ -1,0 +1,49 @@
+"""TaskQueue: short store work one job after another on one long-lived thread, results back on the GUI thread."""
+from __future__ import annotations
+
+import threading
+
+from app.ui.tasks import TaskQueue
+
+
+def test_jobs_run_in_order_on_one_worker_thread_and_report_on_the_gui_thread(qtbot):
+    queue = TaskQueue("test")
+    ran, reported = [], []
+    try:
+        jobs = [queue.submit(lambda p, c, n=n: (ran.append((n, threading.get_ident())), n * 10)[1], f"job {n}")
+                for n in range(5)]
+        for job in jobs:
+            job.succeeded.connect(lambda result: reported.append((result, threading.get_ident())))
+        boom = queue.submit(lambda p, c: 1 / 0, "boom")
+        failures, finished = [], []
+        boom.failed.connect(failures.append)
+        boom.finished.connect(lambda: finished.append(True))
+        qtbot.waitUntil(lambda: queue.pending() == 0)
+    finally:
+        queue.stop()
+    assert [n for n, _ in ran] == [0, 1, 2, 3, 4]
+    workers = {thread for _, thread in ran}
+    assert len(workers) == 1 and threading.get_ident() not in workers
+    assert reported == [(n * 10, threading.get_ident()) for n in range(5)]
+    assert all(job.done for job in jobs)
+    assert isinstance(failures[0], ZeroDivisionError) and finished == [True]
+
+
+def test_a_stopped_queue_starts_again_and_cancelled_jobs_do_not_run(qtbot):
+    queue = TaskQueue("test")
+    try:
+        gate = threading.Event()
+        first = queue.submit(lambda p, c: gate.wait(5), "blocks")
+        second = queue.submit(lambda p, c: "ran", "cancelled")
+        second.cancel()
+        outcomes = []
+        second.succeeded.connect(outcomes.append)
+        gate.set()
+        qtbot.waitUntil(lambda: first.done and second.done)
+        assert outcomes == [] and second.result is None
+        queue.stop()
+        again = queue.submit(lambda p, c: "again", "after stop")
+        qtbot.waitUntil(lambda: again.done)
+        assert again.result == "again"
+    finally:
+        queue.stop()
