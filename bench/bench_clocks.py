@@ -28,7 +28,9 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain import clocks as engine  # noqa: E402
-from app.domain.clocks import ClockRequest, compute_clocks, decision_due_for, extension_limit_for  # noqa: E402
+from app.domain.clocks import (  # noqa: E402
+    ClockRequest, compute_clocks, decision_due_for, extension_limit_for, open_dues_for,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=LA).astimezone(timezone.utc)
@@ -96,16 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     def all_clocks():
         return [compute_clocks(request, extensions=extensions, now=NOW) for request, extensions in cases]
 
+    def open_dues():
+        return [open_dues_for(request, extensions) for request, extensions in cases]
+
     def countdowns():
         return [due - NOW for due in stored_dues]
 
     assert dues() == stored_dues
     assert [c.decision_due for c in all_clocks()] == stored_dues
+    assert open_dues() == [(c.decision_due, c.notification_due, c.member_notice_due) for c in all_clocks()]
 
     results = {
         "baseline": best_of(args.repeat, baseline),
         "due_cold": best_of(args.repeat, dues, cold=True),
         "due_warm": best_of(args.repeat, dues),
+        "open_dues": best_of(args.repeat, open_dues),
         "all_clocks": best_of(args.repeat, all_clocks),
         "countdowns": best_of(args.repeat, countdowns),
     }

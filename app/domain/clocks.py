@@ -748,6 +748,35 @@ def decision_due_for(request: ClockRequest, extensions: int = 0, *, rule_book: R
     return best
 
 
+def open_dues_for(request: ClockRequest, extensions: int = 0, *,
+                  rule_book: RuleBook | None = None) -> tuple[datetime, datetime | None, datetime | None]:
+    """(decision, notification, member notice) dues of an undecided request: each the earliest among the
+    applicable rule sets (issue 4: "each clock is due at the earliest due among the rule sets that apply").
+
+    The same three instants as ``compute_clocks(request, extensions=...)`` for a case with no decision yet, without
+    the rule names, citations and breaches: what a worklist of every open case needs (issue 4, "All clocks for
+    100,000 open cases in under 0.5 s"); a case whose rule names are shown calls ``compute_clocks``."""
+    book = rule_book or _default_book or default_rule_book()
+    cal = book.calendar
+    received = request.received.astimezone(book.tz)
+    coverage = book.coverage(request.lob, request.timing, request.urgency, request.category, received.date())
+    if not coverage.applied:
+        book.coverage_of(request, received)  # raises NoRuleSetApplies with the explanation
+    if extensions:
+        _check_extension_count(request, extensions, coverage)
+    decision = notification = member = None
+    for applied in coverage.applied:
+        start = cal.next_opening(received) if applied.deems else received  # _start_of_count, inlined
+        due, notice, member_notice = _undecided_dues(applied, start, extensions, cal)
+        if decision is None or due < decision:
+            decision = due
+        if notice is not None and (notification is None or notice < notification):
+            notification = notice
+        if member_notice is not None and (member is None or member_notice < member):
+            member = member_notice
+    return decision, notification, member
+
+
 def clocks_by_rule_set(request: ClockRequest, *, decided: datetime | None = None, extensions: int = 0,
                        rule_book: RuleBook | None = None) -> tuple[RuleSetClocks, ...]:
     """Each applicable rule set's own clocks, in rule-set order: what "the strictest rule wins" chose from.

@@ -313,7 +313,8 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
         "case": {
             "id": case_id, "tar": tar, "line_of_business": lob, "service_category": category,
             "review_timing": timing, "urgency": urgency, "received_at": received, "status": status, "team": team,
-            "assignee_id": assignee.id if assignee else None, "member_id": member["id"],
+            "assignee_id": assignee.id if assignee else None,
+            "assignee_username": assignee.username if assignee else None, "member_id": member["id"],
             "requesting_provider_id": requester["id"], "servicing_provider_id": servicing["id"],
             "place_of_service": rng.choice(codes["place_of_service"]),
             "requested_los_days": rng.randint(1, 14) if category in ("inpatient", "bh-sud", "ltc-snf") else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, Uuid, text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, Uuid, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -49,6 +49,8 @@ def utcnow() -> datetime:
 # "Open" (app.domain.case_states): any state before closed. Written as literal SQL so that the partial indexes below
 # match the worklist's WHERE clause on SQLite, which compares a partial index's condition term by term.
 OPEN_CASE_SQL = "status <> 'closed'"
+# The unassigned team queue's partial index condition, the same terms the worklist's WHERE clause carries.
+UNASSIGNED_OPEN_CASE_SQL = f"{OPEN_CASE_SQL} AND assignee_id IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -137,6 +139,8 @@ class Case(Base):
     member_name: Mapped[str] = mapped_column(String(170), comment="'Last, First' of the member")
     service_summary: Mapped[str] = mapped_column(String(200))
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="from the clock engine")
+    assignee_username: Mapped[str | None] = mapped_column(
+        String(64), comment="the assignee's username, for sorting by assignee (kept by the `assignee` relationship)")
     # Projection of the determination and extension events, for the timeliness and CMS-0057-F reports.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="instant of the current determination")
     outcome: Mapped[str | None] = mapped_column(String(32), comment="approved, partially-approved, denied, ...")
@@ -165,8 +169,12 @@ class Case(Base):
                 ("service", ("service_summary",)),
                 ("status", ("status",)),
                 ("timing", (text("urgency DESC"), "review_timing")),
+                ("assignee", ("assignee_username",)),
             )
         ),
+        # The unassigned team queue in its default order (nearest due first) without sorting a team's backlog.
+        Index("ix_cases_unassigned_due", "team", "decision_due_at", "tar", sqlite_where=text(UNASSIGNED_OPEN_CASE_SQL),
+              postgresql_where=text(UNASSIGNED_OPEN_CASE_SQL)),
         Index("ix_cases_assignee", "assignee_id", "status"),
         Index("ix_cases_team_status", "team", "status"),
         Index("ix_cases_category_status", "service_category", "status"),
@@ -213,6 +221,12 @@ class ClinicalNote(Base):
     attachment_ref: Mapped[str | None] = mapped_column(String(300), comment="document reference, e.g. fax file name")
 
     case: Mapped[Case] = relationship(back_populates="notes")
+
+
+@event.listens_for(Case.assignee, "set")
+def _keep_assignee_username(case: Case, user: User | None, _old, _initiator) -> None:
+    """`cases.assignee_username` follows the `assignee` relationship, whoever sets it (claim, assign, refer, ...)."""
+    case.assignee_username = user.username if user is not None else None
 
 
 class CaseEvent(Base):

@@ -78,7 +78,7 @@ _SORT_KEYS = {
     "received": ((Case.received_at, False),),
     "due": ((Case.decision_due_at, False),),
     "status": ((Case.status, False),),
-    "assignee": ((_ASSIGNEE, False),),
+    "assignee": ((Case.assignee_username, False),),  # the projection, so the sort walks ix_cases_open_assignee
 }
 assert set(_SORT_KEYS) == set(COLUMNS)
 

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.cli import main
 from app.store.engine import default_store_path, open_local_store
-from app.store.models import Case, CaseEvent
+from app.store.models import Case, CaseEvent, User
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -272,3 +272,49 @@ def test_at_risk_on_postgres(postgres_url, capsys):
     code, out, _ = run(capsys, "worklist", "--queue", "at-risk", "--user", "lead.patel", "--now", now,
                        "--offset", "1", "--limit", "2", "--json", "--database-url", postgres_url)
     assert [row["tar"] for row in json.loads(out)] == [row["tar"] for row in rows[1:3]]
+
+
+@pytest.mark.parametrize("queue, user, sort, index", [
+    ("unassigned", "nurse.nguyen", "due", "ix_cases_unassigned_due"),
+    ("all-open", "lead.patel", "assignee", "ix_cases_open_assignee"),
+])
+def test_team_queue_and_assignee_sort_walk_their_partial_index_without_sorting(demo_store, queue, user, sort, index):
+    """Issue 3 (re-sort within 50 ms at 100,000 cases): these orders must come from an index, not a temp B-tree."""
+    from sqlalchemy import text
+
+    from app.store.worklist import WorklistQuery, viewer_for
+
+    store = open_local_store()
+    try:
+        with store.session() as session:
+            query = WorklistQuery(queue, viewer_for(session, user), sort_column=sort)
+            compiled = query.rows_statement("sqlite").offset(0).limit(50).compile(
+                session.get_bind(), compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    finally:
+        store.close()
+    assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_sort_by_assignee_follows_claims_and_assignments(demo_store, capsys):
+    """The assignee sort key is a projection: it must follow every claim and assignment, by username."""
+    code, out, _ = run(capsys, "worklist", "--queue", "unassigned", "--user", "nurse.nguyen", "--limit", "1", "--json")
+    tar = json.loads(out)[0]["tar"]
+    assert run(capsys, "case", "claim", tar, "--as", "nurse.nguyen")[0] == 0
+    assert run(capsys, "case", "assign", tar, "--to", "nurse.okafor", "--as", "lead.patel")[0] == 0
+    code, out, err = run(capsys, "worklist", "--queue", "all-open", "--user", "lead.patel", "--sort", "assignee",
+                         "--limit", "100000", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert next(row for row in rows if row["tar"] == tar)["assignee"] == "nurse.okafor"
+    assignees = [row["assignee"] for row in rows if row["assignee"] is not None]
+    assert assignees == sorted(assignees)
+    store = open_local_store()
+    try:
+        with store.session() as session:
+            stale = session.scalar(
+                select(func.count()).select_from(Case).outerjoin(User, User.id == Case.assignee_id)
+                .where(func.coalesce(User.username, "") != func.coalesce(Case.assignee_username, "")))
+    finally:
+        store.close()
+    assert stale == 0

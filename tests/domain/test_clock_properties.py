@@ -26,6 +26,7 @@ from app.domain.clocks import (
     decision_due_for,
     default_rule_book,
     extension_limit_for,
+    open_dues_for,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -72,6 +73,14 @@ def test_extensions_never_shorten_a_due(req):
     assert dues == sorted(dues)
     for n in range(limit + 1):
         assert compute_clocks(req, extensions=n, now=req.received).decision_due == dues[n]
+
+
+@PROPERTY_SETTINGS
+@given(req=requests())
+def test_open_dues_are_the_undecided_clocks_of_compute_clocks(req):
+    for n in range(extension_limit_for(req) + 1):
+        clocks = compute_clocks(req, extensions=n, now=req.received)
+        assert open_dues_for(req, n) == (clocks.decision_due, clocks.notification_due, clocks.member_notice_due)
 
 
 @PROPERTY_SETTINGS
