@@ -160,3 +160,13 @@ def test_the_module_imports_nothing_from_the_store():
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_readme_example_is_what_the_command_prints(capsys):
+    """The README shows `umws deadlines` output for a Friday-afternoon request; it must stay true."""
+    readme = (REPO.parent / "README.md").read_text()
+    example = readme.split("governs:\n\n```json\n", 1)[1].split("\n```", 1)[0]
+    code = app.cli.main(["deadlines", "--lob", "medi-cal", "--timing", "pre-service", "--urgency", "routine",
+                         "--received", "2026-11-20T16:30-08:00", "--now", "2026-11-23T09:00-08:00", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(example)
