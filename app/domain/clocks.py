@@ -725,18 +725,25 @@ def _limits_text(coverage: Coverage) -> str:
     return ", ".join(f"{rule_set} {limit}" for rule_set, limit in coverage.limits)
 
 
-def decision_due_for(request: ClockRequest, extensions: int = 0, *, rule_book: RuleBook | None = None) -> datetime:
-    """The decision due of ``request`` (a UTC instant, the earliest among the applicable rule sets), cheap
-    enough for every open case: coverage is cached per kind of request and received day, day-level dues per
-    plan-local start day. Same result as ``compute_clocks(request, extensions=...).decision_due``."""
+def _cached_coverage(request: ClockRequest, extensions: int,
+                     rule_book: RuleBook | None) -> tuple[BusinessCalendar, datetime, Coverage]:
+    """(calendar, receipt in plan time, the applicable rule sets) for the worklist-speed functions below: coverage
+    cached per kind of request and received day; NoRuleSetApplies or ExtensionRefused as ``compute_clocks`` says."""
     book = rule_book or _default_book or default_rule_book()
-    cal = book.calendar
     received = request.received.astimezone(book.tz)
     coverage = book.coverage(request.lob, request.timing, request.urgency, request.category, received.date())
     if not coverage.applied:
         book.coverage_of(request, received)  # raises NoRuleSetApplies with the explanation
     if extensions:
         _check_extension_count(request, extensions, coverage)
+    return book.calendar, received, coverage
+
+
+def decision_due_for(request: ClockRequest, extensions: int = 0, *, rule_book: RuleBook | None = None) -> datetime:
+    """The decision due of ``request`` (a UTC instant, the earliest among the applicable rule sets), cheap
+    enough for every open case: coverage is cached per kind of request and received day, day-level dues per
+    plan-local start day. Same result as ``compute_clocks(request, extensions=...).decision_due``."""
+    cal, received, coverage = _cached_coverage(request, extensions, rule_book)
     best = None
     for applied in coverage.applied:
         start = cal.next_opening(received) if applied.deems else received  # _start_of_count, inlined
@@ -756,14 +763,7 @@ def open_dues_for(request: ClockRequest, extensions: int = 0, *,
     The same three instants as ``compute_clocks(request, extensions=...)`` for a case with no decision yet, without
     the rule names, citations and breaches: what a worklist of every open case needs (issue 4, "All clocks for
     100,000 open cases in under 0.5 s"); a case whose rule names are shown calls ``compute_clocks``."""
-    book = rule_book or _default_book or default_rule_book()
-    cal = book.calendar
-    received = request.received.astimezone(book.tz)
-    coverage = book.coverage(request.lob, request.timing, request.urgency, request.category, received.date())
-    if not coverage.applied:
-        book.coverage_of(request, received)  # raises NoRuleSetApplies with the explanation
-    if extensions:
-        _check_extension_count(request, extensions, coverage)
+    cal, received, coverage = _cached_coverage(request, extensions, rule_book)
     decision = notification = member = None
     for applied in coverage.applied:
         start = cal.next_opening(received) if applied.deems else received  # _start_of_count, inlined
