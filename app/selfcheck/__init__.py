@@ -114,8 +114,11 @@ def run_step(step: Step, context: Context, done: dict[str, str]) -> StepResult:
     except StepFailed as failure:
         status, detail = FAILED, str(failure)
     except Exception as error:  # noqa: BLE001 - any failure of a step is its result, never a crash of the check
+        from app import logs
+
+        path = logs.configure()
         log.exception("self-check step %s failed", step.name)
-        status, detail = FAILED, f"{type(error).__name__}: {error}"
+        status, detail = FAILED, f"{type(error).__name__}: {error} (the traceback is in {path})"
     return StepResult(step.name, status, detail, time.perf_counter() - started)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import pkgutil
@@ -139,13 +140,20 @@ def check_imports(context: Context) -> str:
         import psycopg
 
         drivers[-1] = f"psycopg ({psycopg.pq.__impl__} libpq {psycopg.pq.version()})"
-    if getattr(sys, "frozen", False) and importlib.util.find_spec("keyrings.alt") is not None:
+    if getattr(sys, "frozen", False) and _importable("keyrings.alt"):
         failed.append("keyrings.alt is in the bundle: it would keep the store key in a plaintext file; rebuild "
                       "without it (installer/build.py)")
     if failed:
         raise StepFailed(f"{len(failed)} module{'s' if len(failed) != 1 else ''} cannot be imported: "
                          + "; ".join(failed))
     return f"{count} app modules and the drivers {', '.join(drivers)}"
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # its parent package is not there either
+        return False
 
 
 # --- keyring ----------------------------------------------------------------------------------------------------
