@@ -12,7 +12,7 @@
 # Checks: the bundle and packages exist; keyrings.alt is not in the bundle (its backends keep the store key in a
 # plaintext file); `umws selfcheck --json` of the frozen app passes (no keyring on CI: a warning under
 # UMWS_ALLOW_INSECURE_KEYRING=1), from a read-only copy of the bundle, as an unprivileged user when run as root,
-# writing nothing into the bundle; the GUI executable starts; the .deb holds the desktop entry, icon and commands.
+# writing nothing into the bundle; a copy missing a data file fails naming it; the GUI executable starts; the .deb holds the desktop entry, icon and commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -109,6 +109,17 @@ if [ "$status" != 0 ]; then
 fi
 written=$(find "$work/umws" -newer "$work/before" | head -5)
 [ -z "$written" ] || fail "the app wrote into its install folder: $written"
+
+# a bundle missing a data file must fail its self-check, naming the file
+cp -al "$BUNDLE" "$work/broken" 2>/dev/null || cp -a "$BUNDLE" "$work/broken"
+rm "$work/broken/_internal/resources/rulesets.json"
+set +e
+env -i PATH=/usr/bin:/bin HOME="$work/home-broken" UMWS_HOME="$work/home-broken" UMWS_ALLOW_INSECURE_KEYRING=1 \
+  UMWS_SITE_CONFIG="$work/no-site-config.toml" LANG=C.UTF-8 "$work/broken/umws" selfcheck >"$work/broken.out" 2>&1
+broken_status=$?
+set -e
+[ "$broken_status" = 1 ] && grep -q "FAIL  data files .*rulesets.json" "$work/broken.out" \
+  || { cat "$work/broken.out" >&2; fail "a bundle without resources/rulesets.json did not fail its self-check"; }
 
 # the GUI executable starts (its argument parser runs before any window)
 "$work/umws/umws-gui" --help | grep -q "UM reviewer workstation" || fail "umws-gui does not start"

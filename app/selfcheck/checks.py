@@ -93,21 +93,28 @@ def check_files(context: Context) -> str:
         return found + f" in the source tree {root} (no bundle manifest to compare)"
     if not manifest.is_file():
         raise StepFailed(f"the bundle's list of files {manifest} is missing. Reinstall the workstation.")
+    count, damaged = verify_manifest(install_dir(), manifest)
+    if damaged:
+        shown = ", ".join(damaged[:8]) + (f" and {len(damaged) - 8} more" if len(damaged) > 8 else "")
+        raise StepFailed(f"{len(damaged)} of the bundle's {count} files are missing or damaged: {shown}. "
+                         "Reinstall the workstation.")
+    return found + f"; all {count} files of the bundle present and whole"
+
+
+def verify_manifest(bundle: Path, manifest: Path) -> tuple[int, list[str]]:
+    """Compare a bundle with the list of files its build wrote (installer/build.py): how many files the list
+    holds, and each one missing, of another size, or (for the data files) of other content."""
     entries = json.loads(manifest.read_text(encoding="utf-8"))["files"]
     damaged: list[str] = []
     for entry in entries:
-        path = install_dir() / entry["path"]
+        path = bundle / entry["path"]
         if not path.is_file():
             damaged.append(f"{entry['path']} (missing)")
         elif path.stat().st_size != entry["size"]:
             damaged.append(f"{entry['path']} (size {path.stat().st_size}, built {entry['size']})")
         elif "sha256" in entry and _sha256(path) != entry["sha256"]:
             damaged.append(f"{entry['path']} (content changed)")
-    if damaged:
-        shown = ", ".join(damaged[:8]) + (f" and {len(damaged) - 8} more" if len(damaged) > 8 else "")
-        raise StepFailed(f"{len(damaged)} of the bundle's {len(entries)} files are missing or damaged: {shown}. "
-                         "Reinstall the workstation.")
-    return found + f"; all {len(entries)} files of the bundle present and whole"
+    return len(entries), damaged
 
 
 # --- imports ----------------------------------------------------------------------------------------------------

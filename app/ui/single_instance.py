@@ -69,8 +69,10 @@ class SingleInstance(QObject):
 
     def holder(self) -> str:
         """Who holds the lock, in words ("process 1234 on host")."""
-        ok, pid, host, _app = self._lock.getLockInfo()
-        return f"process {pid} on {host}" if ok else "another start"
+        info = self._lock.getLockInfo()  # PySide6: (pid, hostname, appname); no lock file: not a 3-tuple
+        if isinstance(info, tuple) and len(info) >= 3 and info[0]:
+            return f"process {info[0]} on {info[1]}"
+        return "another start"
 
     def ask_running_to_activate(self, timeout_ms: int = ANSWER_TIMEOUT_MS) -> bool:
         """Ask the running workstation to bring its window to the front; True when it answered."""
