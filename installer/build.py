@@ -109,8 +109,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(bundle: Path, version: str) -> Path:
-    target = bundle / "_internal" / MANIFEST
+def write_manifest(bundle: Path, version: str, target: Path | None = None) -> Path:
+    """The list of the bundle's files for `umws selfcheck`, at `target` (default _internal/umws-manifest.json),
+    with paths relative to `bundle` (a one-folder bundle, or a macOS .app's Contents)."""
+    target = target or bundle / "_internal" / MANIFEST
     files = []
     for path in sorted(bundle.rglob("*")):
         if path == target or path.is_dir() or path.is_symlink():
@@ -120,7 +122,9 @@ def write_manifest(bundle: Path, version: str) -> Path:
         if relative.startswith(HASHED):
             entry["sha256"] = _sha256(path)
         files.append(entry)
-    target.write_text(json.dumps({"version": version, "files": files}, indent=1), encoding="utf-8")
+    root = os.path.relpath(bundle, target.parent)
+    target.write_text(json.dumps({"version": version, "root": Path(root).as_posix(), "files": files}, indent=1),
+                      encoding="utf-8")
     return target
 
 
@@ -231,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         bundle = run_pyinstaller(args.dist.resolve(), args.work.resolve(), args.clean)
         check_bundle(bundle, args.work.resolve())
         write_manifest(bundle, version)
+        app = args.dist.resolve() / "UM Reviewer Workstation.app"
+        if sys.platform == "darwin" and app.is_dir():  # before installer/macos/build_dmg.sh signs it
+            write_manifest(app / "Contents", version, app / "Contents" / "Resources" / MANIFEST)
         say(f"bundle {bundle} ({dir_size(bundle) / 1e6:.0f} MB on disk), version {version}, "
             f"{time.monotonic() - started:.0f} s")
         if not args.no_packages and sys.platform.startswith("linux"):

@@ -88,12 +88,12 @@ def check_files(context: Context) -> str:
     head = migrate.head_revision()
     criteria = shipped_sets()
     found = f"{len(versions)} migrations (head {head}), {len(criteria)} criteria sets"
-    manifest = install_dir() / "_internal" / MANIFEST if getattr(sys, "frozen", False) else None
-    if manifest is None:
+    if not getattr(sys, "frozen", False):
         return found + f" in the source tree {root} (no bundle manifest to compare)"
+    manifest = bundle_manifest()
     if not manifest.is_file():
         raise StepFailed(f"the bundle's list of files {manifest} is missing. Reinstall the workstation.")
-    count, damaged = verify_manifest(install_dir(), manifest)
+    count, damaged = verify_manifest(manifest)
     if damaged:
         shown = ", ".join(damaged[:8]) + (f" and {len(damaged) - 8} more" if len(damaged) > 8 else "")
         raise StepFailed(f"{len(damaged)} of the bundle's {count} files are missing or damaged: {shown}. "
@@ -101,10 +101,21 @@ def check_files(context: Context) -> str:
     return found + f"; all {count} files of the bundle present and whole"
 
 
-def verify_manifest(bundle: Path, manifest: Path) -> tuple[int, list[str]]:
+def bundle_manifest() -> Path:
+    """The list of files installer/build.py wrote: in the bundle's _internal folder (Windows, Linux), or in the
+    .app's Contents/Resources (macOS, where _internal is Contents/Frameworks)."""
+    internal = Path(getattr(sys, "_MEIPASS", _data_root()))
+    candidates = [internal / MANIFEST, internal.parent / "Resources" / MANIFEST]
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
+def verify_manifest(manifest: Path) -> tuple[int, list[str]]:
     """Compare a bundle with the list of files its build wrote (installer/build.py): how many files the list
-    holds, and each one missing, of another size, or (for the data files) of other content."""
-    entries = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    holds, and each one missing, of another size, or (for the data files) of other content. Paths are relative to
+    the bundle's root, which is the manifest's `root` relative to the manifest's folder."""
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    bundle = (manifest.parent / data.get("root", "..")).resolve()
+    entries = data["files"]
     damaged: list[str] = []
     for entry in entries:
         path = bundle / entry["path"]

@@ -154,16 +154,16 @@ def test_the_manifest_finds_missing_resized_and_changed_files(tmp_path):
     (bundle / "_internal" / "resources" / "rulesets.json").write_text('{"rule_sets": []}')
     (bundle / "_internal" / "resources" / "holidays.json").write_text('{"rules": []}')
     manifest = build.write_manifest(bundle, "9.9")
-    assert checks.verify_manifest(bundle, manifest) == (3, [])
+    assert checks.verify_manifest(manifest) == (3, [])
     (bundle / "_internal" / "resources" / "rulesets.json").unlink()
     (bundle / "_internal" / "resources" / "holidays.json").write_text('{"rules": [9]}')  # one byte longer
     (bundle / "umws").write_bytes(b"\x7fELF")
-    count, damaged = checks.verify_manifest(bundle, manifest)
+    count, damaged = checks.verify_manifest(manifest)
     assert count == 3
     assert sorted(damaged) == ["_internal/resources/holidays.json (size 14, built 13)",
                                "_internal/resources/rulesets.json (missing)", "umws (size 4, built 104)"]
     (bundle / "_internal" / "resources" / "holidays.json").write_text('{"rules": {}}')  # same size, other content
-    assert "_internal/resources/holidays.json (content changed)" in checks.verify_manifest(bundle, manifest)[1]
+    assert "_internal/resources/holidays.json (content changed)" in checks.verify_manifest(manifest)[1]
 
 
 def test_the_build_refuses_a_bundle_holding_keyrings_alt(tmp_path):
