@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.selfcheck import Context, Step, StepFailed, StepWarning, install_dir
+from app.selfcheck import Context, Step, StepFailed, StepWarning
 
 DEMO_CASES = 40
 MANIFEST = "umws-manifest.json"  # written into the bundle by installer/build.py
