@@ -21,11 +21,17 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("UMWS_HOME", str(home))
     monkeypatch.setenv("UMWS_ALLOW_INSECURE_KEYRING", "1")
     monkeypatch.delenv("UMWS_DATABASE_URL", raising=False)
+    # No machine-wide configuration (app/config.py) unless a test writes one here; the process's copy is re-read.
+    monkeypatch.setenv("UMWS_SITE_CONFIG", str(tmp_path / "site-config" / "umws.toml"))
+    from app import config
+
+    config._current = None
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     yield home
     keyring.set_keyring(previous)
+    config._current = None
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any, Callable
 
+from app.config import ConfigError, SettingLocked
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -64,24 +66,48 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 def build_parser() -> ArgumentParser:
     from app.cli import audit, case, clocks, criteria, db, deadlines, demo, report, users, worklist
+    from app.cli import config as config_cli, selfcheck
+    from app.version import version
 
     parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
+    parser.add_argument("--version", action="version", version=f"umws {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit):
         module.register(sub)
+    for module in (config_cli, selfcheck):  # installer issue: these read the configuration themselves
+        module.register(sub)
     return parser
+
+
+def read_configuration(args: argparse.Namespace) -> None:
+    """Read the machine-wide and user configuration before any command (app/config.py): a broken file stops every
+    command with its name and line; settings the user's file cannot change because IT locked them are warned of."""
+    from app import config
+
+    if getattr(args, "reads_configuration_itself", False):
+        return
+    try:
+        settings = config.current()
+    except config.ConfigError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    for message in settings.ignored:
+        warn(f"umws: warning: {message}")
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        read_configuration(args)
         handler: Callable[[argparse.Namespace], int | None] = args.handler
         return handler(args) or EXIT_OK
     except CliError as error:
         warn(f"umws: {error}")
         return error.code
+    except ConfigError as error:  # a broken file read late, or an override of a setting IT locked
+        warn(f"umws: {error}")
+        return EXIT_REFUSED if isinstance(error, SettingLocked) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         warn("umws: interrupted; nothing further was written.")
         return EXIT_UNEXPECTED

@@ -344,16 +344,24 @@ def load_calendar(path: Path | str | None = None) -> BusinessCalendar:
 _default: BusinessCalendar | None = None
 
 
+def configured_calendar_file() -> Path:
+    """The plan calendar file: ``calendar.holidays`` in the machine-wide or user configuration (app/config.py,
+    installer/README.md), else ``resources/holidays.json``."""
+    from app import config  # plain Python, reads only umws.toml files
+
+    return config.holiday_calendar_path() or HOLIDAYS_FILE
+
+
 def default_calendar() -> BusinessCalendar:
-    """The plan calendar from ``resources/holidays.json``, loaded once per process."""
+    """The plan calendar (``configured_calendar_file()``), loaded once per process."""
     global _default
     if _default is None:
-        _default = load_calendar()
+        _default = load_calendar(configured_calendar_file())
     return _default
 
 
 def reload_default_calendar() -> BusinessCalendar:
-    """Re-read ``resources/holidays.json`` after an administrator edited it."""
+    """Re-read the plan calendar after an administrator edited it."""
     global _default
-    _default = load_calendar()
+    _default = load_calendar(configured_calendar_file())
     return _default

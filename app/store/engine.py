@@ -102,6 +102,12 @@ def open_local_store(path: Path | None = None, *, upgrade: bool = True) -> Store
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         hex_key = keys.load_key(path) or keys.create_key(path)
+    return open_encrypted_file(path, hex_key, upgrade=upgrade)
+
+
+def open_encrypted_file(path: Path, hex_key: str, *, upgrade: bool = True) -> Store:
+    """Open (creating) the encrypted store file at `path` with a key the caller holds, not the keyring's: the
+    local store's own opening, and the self-check's throwaway store (app/selfcheck)."""
     engine = _sqlcipher_engine(path, hex_key)
     _check_readable(engine, path)
     store = Store(engine, sessionmaker(engine, expire_on_commit=False), str(path))

@@ -8,6 +8,10 @@ the same demo data, since nobody could work on it otherwise.
 A store that cannot be opened (no keyring, wrong key, foreign or damaged file, newer schema) is a dialog with what
 to do and a non-zero exit; nothing on disk is touched. Unexpected errors go to a rotating log file and the user
 sees a short message, never a traceback.
+
+Before the store (installer issue): a broken machine-wide or user configuration file is a dialog naming the file
+and line (app/config.py), and a second start for the same store brings the first window to the front instead of
+opening the store again (app/ui/single_instance.py).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import platformdirs
 from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import func, select
 
@@ -27,12 +32,14 @@ from app.store.engine import Store, open_store
 from app.store.errors import StoreError
 from app.store.models import Case, User
 from app.store.worklist import viewer_for
+from app.ui.single_instance import SingleInstance, bring_to_front
 from app.ui.tasks import Task, track_with_progress_dialog
 
 EXIT_OK = 0
 EXIT_CANNOT_START = 2
 DEFAULT_DEMO_CASES = 2000
 log = logging.getLogger("app.ui")
+ICON_FILE = Path(__file__).resolve().parents[2] / "resources" / "icons" / "umws.svg"
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -110,22 +117,66 @@ def run(argv: list[str] | None = None) -> int:
     app.setOrganizationName("umws")
     app.setApplicationName("workstation")
     app.setApplicationDisplayName("UM Reviewer Workstation")
+    app.setDesktopFileName("umws")  # the installed desktop entry (installer/linux/umws.desktop)
+    if ICON_FILE.is_file():
+        app.setWindowIcon(QIcon(str(ICON_FILE)))
     path = setup_logging()
     sys.excepthook = _report_unexpected(path)
 
-    try:
-        store = open_store(args.database_url)
-    except StoreError as error:
-        log.warning("store not opened: %s", type(error).__name__)
-        QMessageBox.critical(None, "Cannot open the case store", str(error))
+    if not _configuration_readable():
         return EXIT_CANNOT_START
+    instance = SingleInstance.for_store(args.database_url)
+    if not instance.acquire():
+        return _already_running(instance)
+    instance.activation_requested.connect(bring_to_front)
     try:
-        return _run_with_store(app, store, args)
+        try:
+            store = open_store(args.database_url)
+        except StoreError as error:
+            log.warning("store not opened: %s", type(error).__name__)
+            QMessageBox.critical(None, "Cannot open the case store", str(error))
+            return EXIT_CANNOT_START
+        try:
+            return _run_with_store(app, store, args)
+        finally:
+            store.close()
     finally:
-        store.close()
+        instance.release()
+
+
+def _configuration_readable() -> bool:
+    """The machine-wide and user configuration (app/config.py); a broken file is a dialog naming file and line."""
+    from app import config
+
+    try:
+        settings = config.current()
+    except config.ConfigError as error:
+        log.warning("configuration not read: %s", error)
+        QMessageBox.critical(None, "The workstation's configuration is broken", str(error))
+        return False
+    for message in settings.ignored:
+        log.warning("%s", message)
+    return True
+
+
+def _already_running(instance: SingleInstance) -> int:
+    """A second start for the same store: the first comes to the front; the store is not opened again."""
+    if instance.ask_running_to_activate():
+        log.info("already running: brought the first window to the front")
+        print("umws: the workstation is already running for this store; its window was brought to the front.",
+              file=sys.stderr)
+        return EXIT_OK
+    log.warning("already running (%s), no answer", instance.holder())
+    QMessageBox.information(
+        None, "Already running",
+        f"The workstation is already running for this store ({instance.holder()}), so it was not started a second "
+        "time. Switch to its window. If it is still starting, wait a moment; if it no longer responds, close it "
+        "(or sign out and back in) and start again.")
+    return EXIT_CANNOT_START
 
 
 def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -> int:
+    from app.ui import startup_probe
     from app.ui.main_window import MainWindow
     from app.ui.sign_in import choose_user
 
@@ -155,4 +206,5 @@ def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -
     log.info("working as %s", username)
     window = MainWindow(store, viewer, settings)
     window.show()
+    startup_probe.arm(window)
     return app.exec()
