@@ -2,7 +2,7 @@
 # The whole test suite on a fresh Debian/Ubuntu machine with Python 3.11: the README's test command, and CI's.
 # Installs the system packages the tests use when they are missing (needs root or sudo), makes .venv, installs the
 # workstation with its test extras, and runs pytest with Qt offscreen, an in-memory keyring and a real PostgreSQL
-# that the tests start themselves.
+# that the tests start themselves; then, for a whole run, builds the Linux bundle and runs its self-check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +30,9 @@ if [ -z "${UMWS_PG_BIN:-}" ]; then
   UMWS_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   export UMWS_PG_BIN
 fi
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+# The installer never rots (issue 10): build the Linux bundle and run the frozen app's self-check. Skipped when
+# pytest was given arguments (a developer running a few tests), never in CI.
+if [ $# -eq 0 ]; then
+  bash tools/bundle_check.sh
+fi
