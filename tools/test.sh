@@ -22,7 +22,7 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,installer]'
 
 export QT_QPA_PLATFORM=offscreen
 export UMWS_ALLOW_INSECURE_KEYRING=1
