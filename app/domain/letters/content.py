@@ -181,7 +181,14 @@ class _Filler:
 def _blocks(text: str, filler: _Filler) -> tuple[Block, ...]:
     blocks: list[Block] = []
     for paragraph in text.strip().split("\n\n"):
-        lines = [line.strip() for line in paragraph.strip().splitlines() if line.strip()]
+        lines: list[str] = []
+        for raw in paragraph.strip("\n").splitlines():
+            if not raw.strip():
+                continue
+            if raw.startswith((" ", "\t")) and lines and lines[-1].startswith("- "):
+                lines[-1] += " " + raw.strip()  # an indented line continues the bullet above it
+            else:
+                lines.append(raw.strip())
         prose: list[str] = []
 
         def flush() -> None:

@@ -108,6 +108,8 @@ def lint(content: LetterContent) -> LintResult:
     problems: list[Problem] = []
     values = content.values
     for element in required_for(content):
+        if element == "taglines":
+            continue  # checked below: the taglines are the content's own list, not a section
         if element in HEADER_VALUES:
             for name in HEADER_VALUES[element]:
                 if is_missing(values.get(name)):
