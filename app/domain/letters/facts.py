@@ -164,7 +164,12 @@ def letter_values(facts: LetterFacts, *, kind: str, recipient: str, language: st
     if effective is not None and effective > keep_by:
         keep_by = effective
     decider = facts.decision_maker
-    signature_spec = plan.get("signatures", {}).get(recipient, [])
+    signatures = plan.get("signatures", {})
+    signature_spec = signatures.get(recipient, [])
+    if recipient == "provider" and not decider and kind not in ADVERSE_KINDS + ("approval",):
+        signature_spec = signatures.get("provider_unsigned", signature_spec)
+    elif recipient == "provider" and kind == "untimely-decision":
+        signature_spec = signatures.get("provider_unsigned", signature_spec)
     signature = [line.format(reviewer=decider or "") for line in signature_spec]
     if any("{reviewer}" in line for line in signature_spec) and not decider:
         signature = []
