@@ -53,7 +53,9 @@ class _Styles:
         size = 20.0 if large_print else 10.5
         self.size = size
         lead = size * 1.32
-        self.body = ParagraphStyle("body", fontName=fonts.BODY, fontSize=size, leading=lead, textColor=INK,
+        self.body = ParagraphStyle("body", fontName=fonts.BODY, bulletFontName=fonts.BODY, bulletFontSize=size,
+                                   fontSize=size,
+                                   leading=lead, textColor=INK,
                                    spaceAfter=size * 0.5)
         self.bullet = ParagraphStyle("bullet", parent=self.body, leftIndent=size * 1.4, bulletIndent=size * 0.4,
                                      spaceAfter=size * 0.25)
@@ -230,7 +232,7 @@ def _canvas_class(content: LetterContent, plan: dict, draft: bool, large_print: 
     member_id = content.values.get("member_id") or ""
     plan_name = plan.get("plan", {}).get("name", "")
     notice = content.values.get("notice_date_text") or ""
-    size = 11.0 if large_print else 8.0
+    size = 14.0 if large_print else 8.0
 
     class _LetterCanvas(rl_canvas.Canvas):
         def __init__(self, *args, **kwargs):
@@ -321,7 +323,8 @@ def render(content: LetterContent, plan: dict, *, draft: bool = False) -> bytes:
         title=f"{content.title}: TAR {content.tar}", author=plan.get("plan", {}).get("name", ""),
         subject=f"{content.kind} {content.recipient} {content.language}", creator="UMWS letters",
         producer="UMWS letters (ReportLab)", keywords=f"letter {content.letter_ref}", invariant=1,
-        pageCompression=1, lang=content.language)
+        pageCompression=1, lang=content.language,
+        initialFontName=fonts.BODY, initialFontSize=10)  # not ReportLab's Helvetica, which is never embedded
     first = Frame(MARGIN, MARGIN, frame_width, height - 2 * MARGIN - HEADER_H - LETTERHEAD_H, id="first",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     later = Frame(MARGIN, MARGIN, frame_width, height - 2 * MARGIN - HEADER_H * 0.5, id="later",
