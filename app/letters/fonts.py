@@ -41,6 +41,7 @@ SCRIPT_FILES = {
     "cjk-jp": "NotoSansCJKjp-Regular-UMWS-Subset.ttf",
     "cjk-kr": "NotoSansCJKkr-Regular-UMWS-Subset.ttf",
 }
+UNSHAPED = frozenset({"cjk-tc", "cjk-jp", "cjk-kr", "armenian"})
 # Characters that draw nothing and need no glyph of their own (HarfBuzz handles them in shaping).
 IGNORABLE = frozenset("\u200b\u200c\u200d\u200e\u200f\ufeff")
 
@@ -69,9 +70,9 @@ def register() -> None:
             for name, file in _BODY_FILES.items():
                 pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / file), shapable=False))
             for script, file in SCRIPT_FILES.items():
-                if script != "sans":  # CJK needs no shaping (and wraps between any two characters instead)
+                if script != "sans":  # CJK and Armenian need no shaping (CJK wraps between any two characters)
                     pdfmetrics.registerFont(TTFont(script_font(script), str(FONTS_DIR / file),
-                                                   shapable=not script.startswith("cjk")))
+                                                   shapable=script not in UNSHAPED))
         except Exception as error:  # noqa: BLE001 - TTFError, OSError: say which files, whatever the cause
             raise FontMissing(f"The letter fonts in {FONTS_DIR} cannot be read ({error}); reinstall the "
                               "workstation or run tools/build_fonts.py.") from error

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -29,13 +31,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, KeepTogether, NextPageTemplate, PageBreak,
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, NextPageTemplate, PageBreak,
                                 PageTemplate, Paragraph, Spacer)
 
 from app.domain.letters.content import Block, LetterContent, Section, Tagline
 from app.letters import fonts
 from app.letters.templates import RESOURCES
 
+_RENDER_LOCK = threading.RLock()
 MARGIN = 0.85 * inch
 HEADER_H = 0.55 * inch
 LETTERHEAD_H = 1.45 * inch
@@ -84,6 +87,7 @@ def _markup(text: str) -> str:
     return escape(text, quote=False)
 
 
+@lru_cache(maxsize=4096)
 def _script_markup(text: str, script: str) -> str:
     """Text as paragraph markup with each run in the font that has its glyphs."""
     base = fonts.chain(script)[0]
@@ -123,24 +127,32 @@ def _width(text: str, script: str, size: float) -> float:
 def _rtl_paragraphs(text: str, script: str, style: ParagraphStyle, width: float) -> list[Paragraph]:
     """One right-aligned paragraph per line, each line's words in visual order (see the module docstring)."""
     words = text.split()
+    size = style.fontSize
+    space = stringWidth(" ", fonts.BODY, size)
+    widths = [_width(word, script, size) for word in words]
     lines: list[list[str]] = []
     current: list[str] = []
+    used = 0.0
     limit = width * 0.92  # shaped Arabic runs a little wider or narrower than the sum of isolated forms
-    for word in words:
-        if current and _width(" ".join(current + [word]), script, style.fontSize) > limit:
+    for word, word_width in zip(words, widths):
+        if current and used + space + word_width > limit:
             lines.append(current)
-            current = [word]
+            current, used = [word], word_width
         else:
+            used += (space if current else 0.0) + word_width
             current.append(word)
     if current:
         lines.append(current)
-    line_style = ParagraphStyle(f"{style.name}-rtl", parent=style, alignment=TA_RIGHT, spaceAfter=0)
+    line_style = ParagraphStyle(f"{style.name}-rtl", parent=style, alignment=TA_RIGHT, spaceAfter=0,
+                                keepWithNext=1)
     out = [Paragraph(_script_markup(" ".join(rtl_visual_words(line)), script), line_style) for line in lines]
     if out:
-        out[-1].style = ParagraphStyle(f"{style.name}-rtl-last", parent=line_style, spaceAfter=style.fontSize * 0.3)
+        out[-1].style = ParagraphStyle(f"{style.name}-rtl-last", parent=line_style, keepWithNext=0,
+                                       spaceAfter=style.fontSize * 0.3)
     return out
 
 
+@lru_cache(maxsize=64)
 def check_taglines(taglines: tuple[Tagline, ...]) -> None:
     problems = []
     for tagline in taglines:
@@ -159,11 +171,44 @@ def _tagline_flowables(tagline: Tagline, styles: _Styles, width: float) -> list:
     label = f"{tagline.english_name} · {tagline.native_name}"
     wrap = "CJK" if tagline.script in ("cjk-tc", "cjk-jp") else None  # no spaces between words
     text_style = ParagraphStyle(f"tag-{tagline.language}", parent=styles.tag_text, fontName=font, wordWrap=wrap)
+    label_par = Paragraph(_script_markup(label, tagline.script), label_style)  # keepWithNext: never alone
     if tagline.direction == "rtl":
-        label_par = Paragraph(_script_markup(label, tagline.script), label_style)
-        return [KeepTogether([label_par, *_rtl_paragraphs(tagline.text, tagline.script, text_style, width)])]
-    return [KeepTogether([Paragraph(_script_markup(label, tagline.script), label_style),
-                          Paragraph(_script_markup(tagline.text, tagline.script), text_style)])]
+        return [label_par, *_rtl_paragraphs(tagline.text, tagline.script, text_style, width)]
+    return [label_par, Paragraph(_script_markup(tagline.text, tagline.script), text_style)]
+
+
+class _Stack(Flowable):
+    """Paragraphs laid out once (wrapped at one width) and drawn as one block, never split: the taglines are the
+    same in every member letter, so their line breaking and HarfBuzz shaping are done once per process
+    (`_tagline_blocks`) and only drawn on each letter's canvas."""
+
+    def __init__(self, paragraphs: list[Paragraph], width: float):
+        super().__init__()
+        self.parts = []
+        height = 0.0
+        for number, paragraph in enumerate(paragraphs):
+            before = paragraph.style.spaceBefore if number else 0.0
+            _, h = paragraph.wrap(width, 10_000)
+            self.parts.append((paragraph, height + before, h))
+            height += before + h + paragraph.style.spaceAfter
+        self.block_width, self.block_height = width, height
+        self.spaceBefore = paragraphs[0].style.spaceBefore if paragraphs else 0.0
+
+    def wrap(self, avail_width, avail_height):
+        return self.block_width, self.block_height
+
+    def split(self, avail_width, avail_height):
+        return []  # kept together: moves to the next page whole
+
+    def draw(self):
+        for paragraph, top, height in self.parts:
+            paragraph.drawOn(self.canv, 0, self.block_height - top - height)
+
+
+@lru_cache(maxsize=16)
+def _tagline_blocks(taglines: tuple[Tagline, ...], large_print: bool, width: float) -> tuple[_Stack, ...]:
+    styles = _Styles(large_print)
+    return tuple(_Stack(_tagline_flowables(tagline, styles, width), width) for tagline in taglines)
 
 
 def _section_flowables(section: Section, styles: _Styles) -> list:
@@ -219,9 +264,10 @@ def story(content: LetterContent, styles: _Styles, width: float) -> list:
     if content.taglines:
         s.append(PageBreak())
         s.append(Paragraph(_markup(content.taglines_heading or "Language Assistance"), styles.title))
-        for tagline in content.taglines:
-            s.append(CondPageBreak(styles.tag_size * 5))
-            s.extend(_tagline_flowables(tagline, styles, width))
+        blocks = _tagline_blocks(content.taglines, content.large_print, width)
+        for block in blocks:  # platypus marks a flowable it moved to the next page; these live on between letters
+            block.__dict__.pop("_postponed", None)
+        s.extend(blocks)
     return s
 
 
@@ -333,7 +379,8 @@ def render(content: LetterContent, plan: dict, *, draft: bool = False) -> bytes:
         PageTemplate("first", [first], onPage=_letterhead(content, plan, styles), autoNextPageTemplate="later"),
         PageTemplate("later", [later]),
     ])
-    flowables = story(content, styles, frame_width)
-    doc.build([NextPageTemplate("later"), *flowables],
-              canvasmaker=_canvas_class(content, plan, draft, content.large_print))
+    with _RENDER_LOCK:  # ReportLab keeps global state (fonts, the cached tagline blocks): one build at a time
+        flowables = story(content, styles, frame_width)
+        doc.build([NextPageTemplate("later"), *flowables],
+                  canvasmaker=_canvas_class(content, plan, draft, content.large_print))
     return buffer.getvalue()
