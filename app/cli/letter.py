@@ -65,6 +65,10 @@ def register(sub) -> None:
     translate.add_argument("--information", action="append", default=None, metavar="ITEM",
                            help="an item of information asked for, translated (repeatable)")
     translate.add_argument("--alternatives", default=None, help="covered alternatives, translated")
+    translate.add_argument("--service", action="append", default=None, metavar="TEXT",
+                           help="a request line's plain description, translated (repeatable, in line order)")
+    translate.add_argument("--criterion", action="append", default=None, metavar="TEXT",
+                           help="an unmet criterion's member wording, translated (repeatable, in order)")
 
     effective = action("effective-date", "set when a termination or reduction takes effect", run_effective,
                        actor=True)
@@ -281,8 +285,12 @@ def run_translate(args) -> int:
         texts["information_needed"] = args.information
     if args.alternatives:
         texts["covered_alternatives"] = args.alternatives
+    if args.service:
+        texts["services"] = args.service
+    if args.criterion:
+        texts["criteria_not_met"] = args.criterion
     if not texts:
-        raise CliError("give --reason, --information or --alternatives", EXIT_BAD_INPUT)
+        raise CliError("give --reason, --service, --criterion, --information or --alternatives", EXIT_BAD_INPUT)
 
     def work(session):
         _, letters = _services()

@@ -310,8 +310,8 @@ def _canvas_class(content: LetterContent, plan: dict, draft: bool, large_print: 
             self.line(MARGIN, height - MARGIN * 0.55 - 4, width - MARGIN, height - MARGIN * 0.55 - 4)
             page = labels.get("page", "Page {page} of {pages}").format(page=number, pages=total)
             self.drawRightString(width - MARGIN, MARGIN * 0.5, page)
-            self.drawString(MARGIN, MARGIN * 0.5, f"{plan_name} · {labels.get('notice_date', 'Notice date')}: "
-                                                  f"{notice}")
+            left = f"{labels.get('notice_date', 'Notice date')}: {notice}"  # large print: no room for more
+            self.drawString(MARGIN, MARGIN * 0.5, left if large_print else f"{plan_name} · {left}")
             if draft:
                 self.setFont(fonts.BODY_BOLD, 40)
                 self.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.18))

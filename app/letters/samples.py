@@ -53,8 +53,26 @@ def _base(kind: str, lob: str = "medi-cal") -> LetterFacts:
     )
 
 
+_SERVICES_ES = {"97110": "Visitas de terapia física (ejercicio terapéutico)", "E1399": "Tina de hidromasaje (spa) para "
+                "uso en casa", "0110": "Estancia en el hospital (días de hospitalización)"}
+_UNMET_ES = {_UNMET[0].text: "Una prueba que muestre cuánto le limita su problema de espalda lo que puede hacer.",
+             _UNMET[1].text: "Prueba de que la terapia que tuvo en las últimas 4 semanas le ayudó.",
+             "Continued acute-level need: IV therapy, telemetry or daily physician intervention":
+                 "Una necesidad de atención que solo un hospital puede dar."}
+
+
 def sample_facts(kind: str, language: str = "en", lob: str = "medi-cal") -> LetterFacts:
-    """A synthetic case for the kind, for a member who reads `language`."""
+    """A synthetic case for the kind, for a member who reads `language` (with the translations a translator
+    would add for a Spanish-speaking member)."""
+    facts = _sample_facts(kind, language, lob)
+    if language == "es":
+        facts.translations = {**facts.translations,
+                              "services": [_SERVICES_ES[line.code] for line in facts.lines],
+                              "criteria_not_met": [_UNMET_ES[u.text] for u in facts.unmet]}
+    return facts
+
+
+def _sample_facts(kind: str, language: str, lob: str) -> LetterFacts:
     f = _base(kind, lob)
     f.member_language = language
     es = language == "es"

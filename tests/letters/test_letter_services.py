@@ -158,10 +158,16 @@ def test_a_spanish_member_gets_no_english_letter_until_the_reason_is_translated(
         do(workflow_store, letters.issue_letter, letter.id, "coord.jones")
     spanish = "Medi-Cal no cubre este servicio. Su médico puede pedir otra atención que cubrimos."
     changed = do(workflow_store, letters.add_translation, letter.id, "coord.jones", {"member_reason": spanish})
+    assert changed.status == "translation-needed"  # the service lines are not translated yet
+    with pytest.raises(letters.TranslationNeeded, match="services"):
+        do(workflow_store, letters.issue_letter, letter.id, "coord.jones")
+    changed = do(workflow_store, letters.add_translation, letter.id, "coord.jones",
+                 {"services": ["servicio 97110", "servicio 97140"]})
     assert changed.status == "draft"
     issued = do(workflow_store, letters.issue_letter, letter.id, "coord.jones")
     words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(issued.pdf)).pages)
     assert "Medi-Cal no cubre este servicio." in words and "Aviso de Acción" in words
+    assert "servicio 97110" in words and "Atentamente," in words
     assert REASON not in words
 
 

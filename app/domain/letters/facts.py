@@ -24,7 +24,9 @@ from app.domain.plantime import to_plan
 ATTENDING = {"en": "To the Attention of the Attending/Treating Practitioner",
              "es": "A la atención del profesional tratante"}
 # Free texts written by the reviewer (in English) that a letter in another language needs translated.
-TRANSLATABLE = ("member_reason", "information_needed", "covered_alternatives")
+# `services`: the plain description of each request line, in line order (the code list's are English);
+# `criteria_not_met`: the member wording of each unmet criterion, in order.
+TRANSLATABLE = ("member_reason", "information_needed", "covered_alternatives", "services", "criteria_not_met")
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,15 @@ def _line_text(line: LineFact, units: int, labels: Mapping[str, str], *, codes: 
     return f"{what}: {_units(units, labels)}"
 
 
-def _services(facts: LetterFacts, labels: Mapping[str, str], *, codes: bool) -> dict[str, list[str]]:
+def _services(facts: LetterFacts, labels: Mapping[str, str], *, codes: bool,
+              descriptions: list[str] | None = None) -> dict[str, list[str]]:
+    """Requested, approved and denied lines in words; `descriptions` replaces the lines' own (a translation)."""
     requested, approved, denied = [], [], []
-    for line in facts.lines:
+    lines = facts.lines
+    if descriptions is not None:
+        lines = [LineFact(line.code, text, line.requested_units, line.approved_units, line.from_date, line.to_date)
+                 for line, text in zip(facts.lines, descriptions)]
+    for line in lines:
         requested.append(_line_text(line, line.requested_units, labels, codes=codes))
         if line.approved_units is None:
             if facts.outcome is None:  # undecided (extension, untimely, pend): all of it is pending
@@ -142,6 +150,10 @@ def translation_gaps(facts: LetterFacts, kind: str, recipient: str, language: st
         needed.append("information_needed")
     if recipient == "member" and facts.terminal_illness and facts.covered_alternatives:
         needed.append("covered_alternatives")
+    if recipient == "member" and facts.lines:
+        needed.append("services")
+    if recipient == "member" and facts.unmet and kind in ADVERSE_KINDS:
+        needed.append("criteria_not_met")
     return [key for key in needed if not facts.translations.get(key)]
 
 
@@ -157,7 +169,11 @@ def letter_values(facts: LetterFacts, *, kind: str, recipient: str, language: st
     appeals, um, contacts = plan.get("appeals", {}), plan.get("utilization_management", {}), plan.get("contacts", {})
     hours = services.get("hours")
     hours = hours.get(language) if isinstance(hours, Mapping) else hours
-    member_services = _services(facts, labels, codes=False)
+    translated_services = _translated(facts, "services", language, None) if language != "en" else None
+    if language != "en" and (not translated_services or len(translated_services) != len(facts.lines)):
+        member_services = {"requested": [], "approved": [], "denied": []}  # missing: no English in their place
+    else:
+        member_services = _services(facts, labels, codes=False, descriptions=translated_services)
     provider_services = _services(facts, labels, codes=True)
     effective = facts.effective_date
     keep_by = notice_date + timedelta(days=TERMINATION_NOTICE_DAYS)
@@ -165,11 +181,13 @@ def letter_values(facts: LetterFacts, *, kind: str, recipient: str, language: st
         keep_by = effective
     decider = facts.decision_maker
     signatures = plan.get("signatures", {})
-    signature_spec = signatures.get(recipient, [])
-    if recipient == "provider" and not decider and kind not in ADVERSE_KINDS + ("approval",):
-        signature_spec = signatures.get("provider_unsigned", signature_spec)
-    elif recipient == "provider" and kind == "untimely-decision":
-        signature_spec = signatures.get("provider_unsigned", signature_spec)
+    which = recipient
+    if recipient == "provider" and (kind == "untimely-decision" or (
+            not decider and kind not in ADVERSE_KINDS + ("approval",))):
+        which = "provider_unsigned"
+    signature_spec = signatures.get(which, {})
+    signature_spec = list(signature_spec.get(language, [])) if isinstance(signature_spec, Mapping) \
+        else list(signature_spec)  # per language; none in the letter's language: the linter asks for it
     signature = [line.format(reviewer=decider or "") for line in signature_spec]
     if any("{reviewer}" in line for line in signature_spec) and not decider:
         signature = []
@@ -217,7 +235,9 @@ def letter_values(facts: LetterFacts, *, kind: str, recipient: str, language: st
         "decision_by": _local_date(facts.decision_due),
         "member_reason": member_reason, "clinical_rationale": facts.rationale,
         "criteria_cited": [_criteria_line(c, labels) for c in facts.criteria],
-        "criteria_not_met": [u.member_text for u in unmet], "criteria_not_met_clinical": [u.text for u in unmet],
+        "criteria_not_met": ([u.member_text for u in unmet] if language == "en"
+                             else list(facts.translations.get("criteria_not_met") or [])),
+        "criteria_not_met_clinical": [u.text for u in unmet],
         "has_criteria_not_met": bool(unmet),
         "medical_necessity": facts.basis == "medical-necessity" and facts.outcome in ("denied", "partially-approved"),
         "decision_maker": decider, "decision_maker_phone": facts.decision_maker_phone,

@@ -26,7 +26,8 @@ VALUE_HINTS = {
     "member_reason_translated": "add the translation of the member's reason",
     "clinical_rationale": "the determination has no clinical rationale",
     "criteria_cited": "cite the criteria set used (name and version) in the determination",
-    "criteria_not_met": "answer the criteria checklist: which criteria were not met",
+    "criteria_not_met": "answer the criteria checklist: which criteria were not met (in another language: "
+                        "translate them)",
     "decision_maker": "the determination names no decision maker",
     "decision_maker_phone": "add the reviewer's direct phone number ('umws letter set-phone USER PHONE')",
     "effective_date": "set the date the change takes effect (at least 10 days after the notice)",
@@ -38,7 +39,9 @@ VALUE_HINTS = {
     "notice_date": "the letter has no notice date",
     "plan_name": "resources/plan.toml has no plan name",
     "plan_address": "resources/plan.toml has no plan address",
-    "service": "the request has no service lines",
+    "service": "the request has no service lines (in another language: translate them)",
+    "approved_services": "the determination approves no line (in another language: translate the services)",
+    "denied_services": "the determination denies no line (in another language: translate the services)",
     "requester": "the case has no requesting provider",
     "signature": "resources/plan.toml has no signature block",
 }
