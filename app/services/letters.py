@@ -323,6 +323,20 @@ def preview_letter(session: Session, letter_id, username: str | None = None, *, 
     return Preview(letter, content, result, render(content, plan_profile(), draft=draft_mark), [])
 
 
+def translation_sources(session: Session, letter_id) -> dict[str, str | list[str]]:
+    """The reviewer's English texts a letter in another language needs translated (key -> text or list), with
+    the translations already recorded under `translations`."""
+    letter = _letter(session, letter_id)
+    facts = letter_facts(session, letter)
+    english = {"member_reason": facts.member_reason, "information_needed": facts.information_needed,
+               "covered_alternatives": facts.covered_alternatives,
+               "services": [line.description for line in facts.lines],
+               "criteria_not_met": [u.member_text for u in facts.unmet]}
+    needed = translation_gaps(LetterFacts(**{**facts.__dict__, "translations": {}}), letter.kind, letter.recipient,
+                              letter.language)
+    return {key: english[key] for key in needed}
+
+
 def add_translation(session: Session, letter_id, username: str, texts: dict[str, str | list[str]], *,
                     at: datetime | None = None) -> Letter:
     """Record the translation of the reviewer's free texts for a letter in the member's language."""

@@ -93,9 +93,12 @@ class LettersTab(QWidget):
         self.preview_button = QPushButton("&Preview")
         self.issue_button = QPushButton("&Issue…")
         self.save_button = QPushButton("Sa&ve PDF…")
+        self.translate_button = QPushButton("T&ranslate…")
         for button, tip in ((self.preview_button, "Show the letter as it would be issued today (Ctrl+Shift+P)"),
                             (self.issue_button, "Issue the letter: it is stored exactly as sent (Ctrl+Shift+I)"),
-                            (self.save_button, "Save the issued letter (or the preview) as a PDF file")):
+                            (self.save_button, "Save the issued letter (or the preview) as a PDF file"),
+                            (self.translate_button, "Enter the translation of the reviewer's texts for the member's "
+                                                    "language")):
             button.setToolTip(tip)
             button.setAccessibleName(button.text().replace("&", "").rstrip("…"))
             buttons.addWidget(button)
@@ -103,6 +106,7 @@ class LettersTab(QWidget):
         self.preview_button.clicked.connect(self.show_preview)
         self.issue_button.clicked.connect(self.confirm_issue)
         self.save_button.clicked.connect(self.save_pdf_prompt)
+        self.translate_button.clicked.connect(self.translate_prompt)
         self.action_preview = QAction("Preview letter", self)
         self.action_preview.setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.action_preview.triggered.connect(self.show_preview)
@@ -168,6 +172,7 @@ class LettersTab(QWidget):
                                      if status == "draft" else
                                      "Only a letter ready to issue can be issued" if current else "No letter")
         self.save_button.setEnabled(current is not None)
+        self.translate_button.setEnabled(status in ("draft", "translation-needed") and current[3] != "en")
         if not self.rows:
             self.findings.setPlainText("No letters yet: they are drafted when a determination, an extension or a "
                                        "pend is recorded.")
@@ -262,6 +267,36 @@ class LettersTab(QWidget):
         self.load()
         return True
 
+    # --- translating ------------------------------------------------------------------------------------
+    def translate_prompt(self) -> "TranslationDialog | None":
+        current = self.current()
+        if current is None:
+            return None
+        with self.store.session() as session:
+            sources = svc.translation_sources(session, current[0])
+            existing = dict(svc._letter(session, current[0]).translations or {})
+        if not sources:
+            self.findings.setPlainText("Nothing in this letter needs a translation; if it still waits, its "
+                                       "language has no template yet (resources/letters/).")
+            return None
+        dialog = TranslationDialog(self.tar, LANGUAGES.get(current[3], current[3]), sources, existing, self)
+        dialog.accepted.connect(lambda: self.translate(current[0], dialog.texts()))
+        dialog.open()
+        self.translation_dialog = dialog
+        return dialog
+
+    def translate(self, letter_id, texts: dict) -> bool:
+        try:
+            with self.store.session() as session, session.begin():
+                letter = svc.add_translation(session, letter_id, self.viewer.username, texts)
+                status = letter.status
+        except (ActionRefused, NotFound, InvalidInput) as error:
+            self.findings.setPlainText(str(error))
+            return False
+        self.findings.setPlainText("Translation saved: " + STATUS_WORDS.get(status, status) + ".")
+        self.load()
+        return True
+
     # --- saving -----------------------------------------------------------------------------------------
     def save_pdf_prompt(self) -> None:
         current = self.current()
@@ -289,6 +324,51 @@ class LettersTab(QWidget):
             return False
         self.findings.setPlainText(f"Saved {path}.")
         return True
+
+
+TRANSLATION_LABELS = {"member_reason": "The member's reason", "information_needed": "Information needed (one a line)",
+                      "covered_alternatives": "Covered alternatives", "services": "Services asked for (one a line)",
+                      "criteria_not_met": "Criteria not met (one a line)"}
+
+
+class TranslationDialog(QDialog):
+    """The reviewer's English texts, each beside a box for its translation (lists: one item a line)."""
+
+    def __init__(self, tar: str, language: str, sources: dict, existing: dict, parent=None):
+        from PySide6.QtWidgets import QPlainTextEdit
+
+        super().__init__(parent)
+        self.setWindowTitle(f"Translate the letter for TAR {tar} into {language}")
+        self.setAccessibleName(self.windowTitle())
+        self.resize(760, 520)
+        form = QFormLayout(self)
+        self.edits: dict[str, tuple[QPlainTextEdit, bool]] = {}
+        for key, english in sources.items():
+            is_list = isinstance(english, list)
+            shown = "\n".join(english) if is_list else (english or "")
+            source = QLabel(shown)
+            source.setWordWrap(True)
+            source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            source.setAccessibleName(f"{TRANSLATION_LABELS.get(key, key)}, English")
+            edit = QPlainTextEdit()
+            current = existing.get(key)
+            edit.setPlainText("\n".join(current) if isinstance(current, list) else (current or ""))
+            edit.setAccessibleName(f"{TRANSLATION_LABELS.get(key, key)}, in {language}")
+            form.addRow(QLabel(f"<b>{TRANSLATION_LABELS.get(key, key)}</b> (English):"), source)
+            form.addRow(f"In {language}:", edit)
+            self.edits[key] = (edit, is_list)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def texts(self) -> dict:
+        out = {}
+        for key, (edit, is_list) in self.edits.items():
+            text = edit.toPlainText().strip()
+            if text:
+                out[key] = [line.strip() for line in text.splitlines() if line.strip()] if is_list else text
+        return out
 
 
 def findings_html(preview: svc.Preview) -> str:

@@ -126,3 +126,26 @@ def test_the_queue_prints_a_batch_and_marks_letters_mailed(qtbot, qtmodeltester,
     member_line = next(line for line in clock_lines(view.details, clocks, view._now())
                        if line.clock == "member_notice")
     assert member_line.state.startswith("Sent ") and member_line.state.endswith("in time")
+
+
+def test_a_spanish_letter_is_translated_in_the_tab_then_ready_to_issue(qtbot, local_workflow_store, open_view):
+    tar = CaseMaker(local_workflow_store)()
+    with local_workflow_store.session() as session, session.begin():
+        member = session.scalar(select(Case).where(Case.tar == tar)).member
+        member.language = "es"
+        member.address_line, member.city, member.state, member.postal_code = "1 Elm St", "Napa", "CA", "94558"
+        svc.claim_case(session, tar, "dr.morales")
+        svc.decide_case(session, tar, "dr.morales", outcome="deny", basis="benefit", rationale="Not a benefit",
+                        member_reason="Medi-Cal does not cover this service.", criteria=[PT],
+                        criteria_result="not-met")
+    view = open_view(tar)
+    tab = view.letters_tab
+    tab.table.setCurrentCell([row[2] for row in tab.rows].index("member"), 0)
+    assert tab.current()[4] == "translation-needed" and tab.translate_button.isEnabled()
+    dialog = tab.translate_prompt()
+    assert set(dialog.edits) == {"member_reason", "services"}
+    dialog.edits["member_reason"][0].setPlainText("Medi-Cal no cubre este servicio.")
+    dialog.edits["services"][0].setPlainText("servicio 97110\nservicio 97140")
+    dialog.accept()
+    member_row = [row[2] for row in tab.rows].index("member")
+    assert tab.rows[member_row][4] == "draft"
