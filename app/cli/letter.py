@@ -7,7 +7,6 @@ elements, a missing translation, the reading level, authority), 1 unexpected.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date
 from pathlib import Path

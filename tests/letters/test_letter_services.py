@@ -15,7 +15,7 @@ from app.services import cases as svc
 from app.services import letters
 from app.services.clock_watch import record_breaches
 from app.store.case_details import clock_request_of
-from app.store.models import Case, CaseEvent, CaseWorkflow, IssuedLetter, Letter, Member
+from app.store.models import Case, CaseEvent, CaseWorkflow, Letter
 from tests.workflow.conftest import CaseMaker
 
 PT = svc.CriteriaCitation("outpatient-physical-therapy", "2026.1")
