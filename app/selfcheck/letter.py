@@ -1,21 +1,19 @@
-"""The self-check's letter step: render a PDF with every bundled font, embedded.
+"""The self-check's letter step: a real Notice of Action, rendered with every bundled font embedded.
 
-MERGE HOOK (for whoever merges the letters capability, app/letters/): `LETTER_RENDERER` is the function the step
-calls, `renderer(context, out_path) -> str` (what it rendered, in words; raise StepFailed saying why it could not).
-Until app/letters exists it is `render_font_sample`, a one-page ReportLab document with a line in each TrueType
-font under resources/fonts/. When app/letters is merged, point `LETTER_RENDERER` at a function that renders a real
-Notice of Action for a denied demo case of `context.store` (every language with a template, so the taglines use
-every bundled font) through the letters renderer; `check()` then verifies the same things of its PDF. While
-app/letters exists and the hook is not switched, the step warns so that it cannot be forgotten.
+`LETTER_RENDERER` (`render_notice_of_action`) takes a demo case of the throwaway store, denies it as a demo
+medical director through the service layer (which drafts the member's and the provider's letters, as in the
+workstation), and renders the member's notice through the letters pipeline (`app.services.letters.preview_letter`):
+the content model, the linter, the templates in resources/letters and the taglines in every language, so every
+bundled font is used. `render_font_sample`, a page with a line in each font, stays for the tests of `check()`.
+`check()` verifies the PDF is whole and embeds every bundled font.
 """
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
 from pathlib import Path
 from typing import Callable
 
-from app.selfcheck import Context, StepFailed, StepWarning
+from app.selfcheck import Context, StepFailed
 
 FONT_SUFFIXES = (".ttf", ".ttc")
 
@@ -84,7 +82,36 @@ def render_font_sample(context: Context, out: Path, fonts: list[Path] | None = N
     return f"font sample with {len(fonts)} bundled font{'s' if len(fonts) != 1 else ''}"
 
 
-LETTER_RENDERER: Callable[[Context, Path], str] = render_font_sample
+def render_notice_of_action(context: Context, out: Path) -> str:
+    """Deny a demo case as a demo medical director and render the member's Notice of Action (in English, whose
+    template always ships; the member's own language decides only what is issued, not what the check renders)."""
+    from sqlalchemy import select
+
+    from app.services import letters
+    from app.services.cases import decide_case
+    from app.store.models import Case, User
+
+    with context.store.session() as session, session.begin():
+        physician = session.scalar(select(User.username).where(User.role == "medical-director")
+                                   .order_by(User.username))
+        case = session.scalar(select(Case).where(Case.status.in_(("received", "in-review", "referred")),
+                                                 Case.service_category != "bh-sud").order_by(Case.tar))
+        if physician is None or case is None:
+            raise StepFailed("the demo data has no medical director or no undecided case to deny")
+        decide_case(session, case.tar, physician, outcome="deny",
+                    rationale="Self-check: the records sent do not show the criteria are met.",
+                    member_reason="The records your doctor sent do not show that you need this service now.")
+        letter = letters.find_letter(session, case.tar, "member")
+        if letter is None:
+            raise StepFailed(f"denying TAR {case.tar} drafted no member letter")
+        preview = letters.preview_letter(session, letter.id, None, language="en")
+    if preview.pdf is None:
+        raise StepFailed(f"the member letter of TAR {case.tar} did not render: " + "; ".join(preview.missing_translation))
+    out.write_bytes(preview.pdf)
+    return f"Notice of Action ({letter.kind}) for denied demo TAR {case.tar}"
+
+
+LETTER_RENDERER: Callable[[Context, Path], str] = render_notice_of_action
 
 
 def embedded_font_count(pdf_bytes: bytes) -> int:
@@ -108,7 +135,4 @@ def check(context: Context, renderer: Callable[[Context, Path], str] | None = No
     if embedded < len(fonts):
         raise StepFailed(f"the PDF embeds {embedded} fonts, but {len(fonts)} are bundled: every font must be embedded")
     detail = f"{detail}; {embedded} font{'s' if embedded != 1 else ''} embedded, {len(data):,} bytes"
-    if renderer is render_font_sample and importlib.util.find_spec("app.letters") is not None:
-        raise StepWarning(detail + "; app/letters is present but the self-check still renders the font sample: "
-                                   "point LETTER_RENDERER in app/selfcheck/letter.py at the letters renderer")
     return detail

@@ -358,6 +358,7 @@ def pend_case(session: Session, tar: str, username: str, *, missing: str | Seque
     _finish(session, act, "pended", {"missing": items, "note": note.strip(), "from": act.flow.state,
                                      "requester_asked": True, "decision_due": iso_utc(act.case.decision_due_at)},
             flow, event_id=event_id)
+    _draft_letters(session, act.case, "request-for-information", event_id, act.at)
     return act.case
 
 
@@ -542,7 +543,19 @@ def _determine(session: Session, act: _Action, flow: CaseFlow, outcome: str, det
     payload = {"determination_id": str(event_id), "outcome": outcome, **details,
                "decided_by": _decider(act.actor), "decided_at": iso_utc(act.at), "supersedes": supersedes}
     _finish(session, act, "determined", payload, flow, event_id=event_id)
+    _draft_letters(session, act.case, None, event_id, act.at)
     return act.case
+
+
+def _draft_letters(session: Session, case: Case, kind: str | None, event_id: uuid.UUID, at: datetime) -> None:
+    """The letters issue: draft the notices an event calls for, in the same transaction (kind None: those of
+    the determination `event_id`)."""
+    from app.services import letters
+
+    if kind is None:
+        letters.draft_for_determination(session, case, event_id, at)
+    else:
+        letters.draft_letters(session, case, kind=kind, source_event_id=event_id, at=at)
 
 
 def _last_determination(session: Session, case: Case) -> str | None:
@@ -602,11 +615,12 @@ def extend_case(session: Session, tar: str, username: str, *, reason: str, note:
         raise ActionRefused(f"The extension is refused: {error}.", kind="clock") from error
     case.extensions_taken = grant.number
     case.decision_due_at = grant.new_decision_due
-    _finish(session, act, "extended", {
+    event = _finish(session, act, "extended", {
         "number": grant.number, "reason": reason, "note": note,
         "previous_due": iso_utc(grant.previous_decision_due), "new_due": iso_utc(grant.new_decision_due),
         "rule": grant.new_decision_rule, "notice_due": iso_utc(grant.notice_due),
     }, flow)
+    _draft_letters(session, case, "extension", event.id, act.at)
     return case
 
 
@@ -652,7 +666,8 @@ def record_notification(session: Session, tar: str, username: str, *, recipient:
                         sent_at: datetime | None = None, at: datetime | None = None,
                         expected_version: int | None = None) -> Case:
     """Record that the determination's notice went to the provider or the member (sent at `sent_at`, default
-    now). The letters themselves are the letters issue's."""
+    now). The letters (app.services.letters) call this when a determination's letter is mailed or the provider
+    is notified."""
     if recipient not in NOTICE_RECIPIENTS:
         raise InvalidInput(f"recipient is one of: {', '.join(NOTICE_RECIPIENTS)} (not '{recipient}')")
     act = _load(session, tar, username, at)

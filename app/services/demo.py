@@ -45,6 +45,9 @@ DEMO_USERS = [
     ("admin", "Workstation Administrator", "administrator", None, None, None),
 ]
 
+DEMO_PHONES = {"dr.shah": "1-707-555-0141", "dr.morales": "1-707-555-0142", "dr.lee": "1-707-555-0143",
+               "pharmd.kim": "1-707-555-0144", "lead.patel": "1-707-555-0145"}
+
 # Preferred written languages, weighted roughly like a California Medi-Cal membership.
 LANGUAGES = [("en", 55), ("es", 28), ("zh", 4), ("vi", 4), ("tl", 2), ("ko", 1), ("hy", 1), ("ru", 1), ("fa", 1),
              ("ar", 1), ("hmn", 1), ("km", 1)]
@@ -83,6 +86,9 @@ def _ensure_users(session: Session) -> dict[str, User]:
                         credential=credential, specialty=specialty, active=True)
             session.add(user)
             existing[username] = user
+    for username, phone in DEMO_PHONES.items():  # direct lines printed on provider letters (issue 7)
+        if existing[username].phone is None:
+            existing[username].phone = phone
     set_demo_passwords(session, [existing[username] for username, *_ in DEMO_USERS])
     session.flush()
     return existing

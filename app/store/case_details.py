@@ -20,7 +20,7 @@ from app.domain.clocks import ClockError, ClockRequest
 from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
-from app.store.models import Case, CaseEvent, User
+from app.store.models import Case, CaseEvent, CaseWorkflow, User
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class CaseDetails:
     decided_at: datetime | None = None  # the determination's instant, when the case has been decided
     extensions: int = 0
     clock_problem: str | None = None  # why no clocks can be shown, in words
+    provider_notified_at: datetime | None = None  # when the notices went out (case_workflow; letters issue)
+    member_notified_at: datetime | None = None
 
 
 
@@ -174,6 +176,10 @@ def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails 
         details.clock_problem = f"The clocks cannot be counted for this case: {error}."
     details.decided_at = _decided_at(session, case)
     details.extensions = getattr(case, "extensions_taken", 0) or 0
+    workflow = session.get(CaseWorkflow, case.id)
+    if workflow is not None:
+        details.provider_notified_at = workflow.provider_notified_at
+        details.member_notified_at = workflow.member_notified_at
     if full:
         details.notes = [(format_instant(n.written_at, year=True), n.author, n.text, n.attachment_ref)
                          for n in case.notes]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, Uuid, event, text
+from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+                        Uuid, event, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -112,6 +113,7 @@ class User(Base):
                                                  comment="failed sign-ins in a row")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="sign-in refused until then")
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone: Mapped[str | None] = mapped_column(String(20), comment="direct phone number (printed on provider letters)")
 
 
 class Case(Base):
@@ -351,3 +353,58 @@ class AuditChainHead(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ----- letters (issue 7) --------------------------------------------------------------------------------------
+class Letter(Base):
+    """A letter of a case: drafted when a determination, an extension or a pend is recorded, previewed, issued,
+    mailed. `status` is the projection of the case's letter events (letter-drafted, letter-issued, letter-mailed,
+    letter-translated, letter-superseded), kept in the same transaction as the event."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32), comment="app.domain.letters.kinds.KINDS")
+    recipient: Mapped[str] = mapped_column(String(10), comment="member or provider")
+    language: Mapped[str] = mapped_column(String(8), comment="ISO 639 of the letter")
+    status: Mapped[str] = mapped_column(String(20), comment="draft, translation-needed, issued, mailed, superseded")
+    source_event_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, comment="the determination, extension or pend event it notifies")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mail_by_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="member-notice / provider-notification due (clock engine)")
+    effective_date: Mapped[date | None] = mapped_column(Date, comment="termination / reduction takes effect")
+    translations: Mapped[dict | None] = mapped_column(JSON, comment="the reviewer's free texts, translated")
+    issued_letter_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the issued document (issued_letters)")
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_method: Mapped[str | None] = mapped_column(String(12), comment="mail, fax, phone, portal")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+
+    __table_args__ = (Index("ix_letters_case", "case_id"), Index("ix_letters_queue", "status", "mail_by_at"))
+
+
+class IssuedLetter(Base):
+    """The exact PDF bytes of an issued letter with their SHA-256, its content model and notice date. Immutable
+    (triggers refuse UPDATE and DELETE): a reprint returns these bytes."""
+
+    __tablename__ = "issued_letters"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    letter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("letters.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    notice_date: Mapped[date] = mapped_column(Date)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, comment="the exact bytes sent")
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON, comment="the content model the PDF was rendered from")
+    criteria: Mapped[list | None] = mapped_column(JSON, comment="criteria set ids and versions cited")
+    corrects_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, comment="the issued letter this one corrects (a second notification)")
+
+    __table_args__ = (Index("ix_issued_letters_letter", "letter_id"),)

@@ -9,8 +9,9 @@ the rule set that governs it and its citation, the time left and its band, from 
 `due_text` and `clock_banner` are shared with the main window's summary panel.
 
 Bands of the notice clocks (our reading, docs/clocks.md): their window starts at the decision once there is one,
-else at the receipt. The store does not record yet when notices went out (letters issue), so a notice clock of a
-case in status notified or closed is shown as done, and one of a determined case keeps running.
+else at the receipt. A notice recorded as sent (the provider notification, the member letter marked mailed:
+case_workflow) stops its clock: "Sent …: in time" or "… late". A case in status notified or closed without a
+recorded instant (demo data) shows its notice clocks as done.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def case_clocks(details: CaseDetails, now: datetime) -> Clocks | None:
         return None
     try:
         return compute_clocks(details.clock_request, decided=details.decided_at, extensions=details.extensions,
-                              now=now)
+                              now=now, notified=getattr(details, "provider_notified_at", None),
+                              member_notified=getattr(details, "member_notified_at", None))
     except ClockError:
         return None
 
@@ -81,6 +83,10 @@ def clock_lines(details: CaseDetails, clocks: Clocks, now: datetime) -> list[Clo
         elif name == "decision" and clocks.deemed_authorized:
             state = f"Deemed authorized: no decision in time (due passed {format_duration(now - due)} ago)"
             current = OVERDUE
+        elif name != "decision" and _sent(details, name) is not None:
+            sent = _sent(details, name)
+            state = f"Sent {format_instant(sent, year=True)}: " + (
+                "in time" if sent <= due else f"{format_duration(sent - due)} late")
         elif name != "decision" and details.status in NOTICES_DONE_STATES:
             state = "Done (case notified)" if details.status == "notified" else "Done (case closed)"
         else:
@@ -89,6 +95,11 @@ def clock_lines(details: CaseDetails, clocks: Clocks, now: datetime) -> list[Clo
             state = countdown_text(current, due, now)
         lines.append(ClockLine(name, CLOCK_LABELS[name], due, rule, cite, state, current))
     return lines
+
+
+def _sent(details: CaseDetails, clock: str) -> datetime | None:
+    """When the notice of a notice clock went out, as recorded (letters issue: mark mailed, provider notified)."""
+    return getattr(details, "provider_notified_at" if clock == "notification" else "member_notified_at", None)
 
 
 def _short_cite(cite: str | None) -> str:

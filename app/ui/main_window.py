@@ -39,6 +39,7 @@ from app.store.worklist import Viewer, queue_counts, running_clocks_of
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
+from app.ui.letters import LettersQueueWindow, add_letters_tab
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -294,6 +295,8 @@ class MainWindow(QMainWindow):
         self.action_summary = self._action("Case &summary", self.summary.setFocus, ["Ctrl+3"],
                                            "Move to the case summary")
         self.action_refresh = self._action("&Refresh", self.refresh, ["F5"], "Read the worklist and counts again")
+        self.action_letters = self._action("&Letters to mail…", self.show_letter_queue, ["Ctrl+Shift+M"],
+                                           "Letters awaiting mailing, nearest mail-by first: print, mark mailed")
         self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
                                              _standard(QKeySequence.StandardKey.HelpContents, "F1"),
                                              "List the keyboard shortcuts")
@@ -307,6 +310,7 @@ class MainWindow(QMainWindow):
             case_menu.addAction(action)
         case_menu.addSeparator()
         case_menu.addAction(self.action_go_to)
+        case_menu.addAction(self.action_letters)
         view_menu = menus.addMenu("&View")
         for action in (self.action_filter, self.action_queues, self.action_worklist, self.action_summary):
             view_menu.addAction(action)
@@ -641,10 +645,18 @@ class MainWindow(QMainWindow):
                       f"No case with TAR number {tar} is in this store. Check the number and try again.")
             return None
         view = CaseView(details, self._clock, self)
+        add_letters_tab(view, self.store, self.viewer)
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
         return view
+
+    def show_letter_queue(self) -> LettersQueueWindow:
+        window = LettersQueueWindow(self.store, self.viewer, now=self._clock, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        self.letter_queue = window
+        return window
 
     def _case_view_closed(self, view: CaseView) -> None:
         if view in self.case_views:
