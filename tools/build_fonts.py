@@ -29,7 +29,7 @@ NOTO_TTF = Path("/usr/share/fonts/truetype/noto")
 NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 NOTO_CJK_BOLD = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 
-COPIED = ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf", "NotoSansArmenian-Regular.ttf",
+COPIED = ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSansArmenian-Regular.ttf",
           "NotoSansArabic-Regular.ttf", "NotoSansKhmer-Regular.ttf", "NotoSansGurmukhi-Regular.ttf",
           "NotoSansDevanagari-Regular.ttf", "NotoSansThai-Regular.ttf", "NotoSansLao-Regular.ttf"]
 # script id in taglines.toml -> (family name in the .ttc, output file)

@@ -1,6 +1,6 @@
 """The fonts the letters embed (resources/fonts/, SIL Open Font License; see its README.md) and script fallback.
 
-Body text: Noto Sans (Latin, Cyrillic, Vietnamese), regular, bold and italic: large print is 20 pt of it (the DHCS
+Body text: Noto Sans (Latin, Cyrillic, Vietnamese), regular and bold (no letter uses italics, so none ships): large print is 20 pt of it (the DHCS
 standard; sans-serif). Taglines: one Noto Sans family per script, registered `shapable=True` so that ReportLab 5
 shapes them with HarfBuzz (uharfbuzz): Arabic and Farsi joining, Devanagari, Gurmukhi, Khmer, Thai and Lao
 clusters. Only TrueType outlines, so every font is embedded (as a subset) in every PDF; never ReportLab's built-in
@@ -24,9 +24,8 @@ FONTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "fonts"
 
 BODY = "UMWS-Sans"
 BODY_BOLD = "UMWS-Sans-Bold"
-BODY_ITALIC = "UMWS-Sans-Italic"
 
-_BODY_FILES = {BODY: "NotoSans-Regular.ttf", BODY_BOLD: "NotoSans-Bold.ttf", BODY_ITALIC: "NotoSans-Italic.ttf"}
+_BODY_FILES = {BODY: "NotoSans-Regular.ttf", BODY_BOLD: "NotoSans-Bold.ttf"}
 # script id (resources/letters/taglines.toml) -> font file
 SCRIPT_FILES = {
     "sans": "NotoSans-Regular.ttf",
@@ -78,7 +77,7 @@ def register() -> None:
                               "workstation or run tools/build_fonts.py.") from error
         addMapping(BODY, 0, 0, BODY)
         addMapping(BODY, 1, 0, BODY_BOLD)
-        addMapping(BODY, 0, 1, BODY_ITALIC)
+        addMapping(BODY, 0, 1, BODY)  # no letter sets italics: we ship no italic face, so <i> stays upright
         addMapping(BODY, 1, 1, BODY_BOLD)
         _registered = True
 

@@ -124,10 +124,7 @@ def check(context: Context, renderer: Callable[[Context, Path], str] | None = No
     renderer = renderer or LETTER_RENDERER
     fonts = bundled_fonts() if fonts is None else fonts
     out = context.output("selfcheck-letter.pdf")
-    if renderer is render_font_sample:
-        detail = render_font_sample(context, out, fonts)
-    else:
-        detail = renderer(context, out)
+    detail = render_font_sample(context, out, fonts) if renderer is render_font_sample else renderer(context, out)
     data = out.read_bytes()
     if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:]:
         raise StepFailed(f"{out} is not a complete PDF")

@@ -98,7 +98,7 @@ def test_the_letter_embeds_every_bundled_font(tmp_path):
     fonts = letter.bundled_fonts(fonts_dir)
     assert [f.name for f in fonts] == ["DejaVuSerif.ttf", "DejaVuSans.ttf"]
     context = Context(tmp_path)
-    detail = letter.check(context, fonts=fonts)
+    detail = letter.check(context, renderer=letter.render_font_sample, fonts=fonts)
     assert "2 bundled fonts" in detail and "2 fonts embedded" in detail
     from pypdf import PdfReader
 
@@ -124,7 +124,7 @@ def test_a_font_reportlab_cannot_embed_fails_the_letter_naming_it(tmp_path):
     bad.parent.mkdir()
     bad.write_bytes(b"OTTO" + b"\0" * 200)
     with pytest.raises(StepFailed, match="NotAFont.ttf cannot be used"):
-        letter.check(Context(tmp_path), fonts=[bad])
+        letter.check(Context(tmp_path), renderer=letter.render_font_sample, fonts=[bad])
 
 
 def test_the_letter_hook_takes_another_renderer_and_checks_its_pdf(tmp_path):

@@ -174,7 +174,7 @@ def test_a_tagline_the_fonts_cannot_draw_is_refused():
 def test_fonts_ship_with_their_licence():
     readme = (fonts.FONTS_DIR / "README.md").read_text()
     assert "SIL OPEN FONT LICENSE Version 1.1" in (fonts.FONTS_DIR / "OFL.txt").read_text()
-    for file in set(fonts.SCRIPT_FILES.values()) | {"NotoSans-Bold.ttf", "NotoSans-Italic.ttf"}:
+    for file in set(fonts.SCRIPT_FILES.values()) | {"NotoSans-Bold.ttf"}:
         assert (fonts.FONTS_DIR / file).exists() and file in readme
         assert (fonts.FONTS_DIR / file).read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType outlines
 
