@@ -64,11 +64,14 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 def build_parser() -> ArgumentParser:
     from app.cli import audit, case, clocks, criteria, db, deadlines, demo, report, users, worklist
+    from app.cli import server, sync  # issue 9: the sync service and the laptop's side of sync
 
     parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit):
+        module.register(sub)
+    for module in (server, sync):
         module.register(sub)
     return parser
 
