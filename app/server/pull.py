@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Iterable
 
@@ -28,8 +29,9 @@ from app.store import sync_rows
 from app.store.models import Case, SyncChange, SyncConflict, User
 from app.store.worklist import Viewer, _queue_condition
 
-PAGE_CASES = 500
-PAGE_CHANGES = 2000
+# Page sizes (the test bench makes them small, through the environment, to have many pages with few cases).
+PAGE_CASES = int(os.environ.get("UMWS_SYNC_PAGE_CASES", "500"))
+PAGE_CHANGES = int(os.environ.get("UMWS_SYNC_PAGE_CHANGES", "2000"))
 
 
 def scope_condition(caller: Caller):

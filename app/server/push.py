@@ -115,21 +115,28 @@ def _applied_time(caller: Caller, device_time: datetime, received_at: datetime) 
     return min(at, received_at)
 
 
-def _base(session: Session, caller: Caller, mutation: Mutation) -> tuple[int | None, bool]:
-    """(the server version the change was made on, whether it depends on a change that became a conflict)."""
+def _base(session: Session, caller: Caller, mutation: Mutation) -> tuple[int | None, list[list[int]]]:
+    """(the server version the change was made on, version ranges of events the laptop had not seen when it
+    made the change although the version says so).
+
+    A change made on top of this laptop's own unconfirmed change (`base_mutation_id`) was made on the version that
+    change produced; but when that change was merged over other people's events, or became a conflict, the laptop
+    never saw those events, nor (for a conflict) was its own change applied: those ranges are judged again."""
     if mutation.base_mutation_id is None:
-        return mutation.base_version, False
+        return mutation.base_version, []
     earlier = session.scalar(select(SyncMutation).where(SyncMutation.mutation_id == mutation.base_mutation_id))
     if earlier is None:
-        return mutation.base_version, True
+        return mutation.base_version, [[0, mutation.base_version or 0]]
+    unseen = list(earlier.answer.get("unseen") or [])
     if earlier.outcome in ("applied", "merged"):
-        return earlier.server_after, False
-    return earlier.server_base, True
+        return earlier.server_after, unseen
+    return earlier.server_base, unseen
 
 
-def events_since(session: Session, case_id: uuid.UUID, version: int) -> list[tuple[str, dict]]:
-    """The central store's events on a case after `version`, as (kind, payload), from its own audit chain (each
-    event's record holds the version it made)."""
+def events_since(session: Session, case_id: uuid.UUID, version: int,
+                 ranges: list[list[int]] = ()) -> list[tuple[str, dict]]:
+    """The central store's events on a case after `version` and within `ranges` ((from, to]: versions), as
+    (kind, payload), from its own audit chain (each event's record holds the version it made)."""
     own = audit.device_id(session)
     bodies = session.scalars(select(AuditRecord.body).where(
         AuditRecord.case_id == case_id, AuditRecord.device_id == own, AuditRecord.action.in_(("create", "change")))
@@ -138,7 +145,8 @@ def events_since(session: Session, case_id: uuid.UUID, version: int) -> list[tup
     for body in bodies:
         content = json.loads(body)
         event = content.get("event")
-        if event and (content.get("version") or 0) > version:
+        made = content.get("version") or 0
+        if event and (made > version or any(low < made <= high for low, high in ranges)):
             since.append((event["kind"], event.get("payload") or {}))
     return since
 
@@ -158,7 +166,7 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     if mutation.tar:
         case = session.scalars(select(Case).where(Case.tar == mutation.tar).with_for_update()
                                .execution_options(populate_existing=True)).one_or_none()
-    base, dependent = _base(session, caller, mutation)
+    base, unseen = _base(session, caller, mutation)
     server_base = case.version if case is not None else None
     since: list[tuple[str, dict]] = []
     reason, kind, stale = None, None, False
@@ -173,14 +181,12 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     elif case is None:
         kind, reason = "refused", f"TAR {mutation.tar} is not on the central store."
     else:
-        stale = dependent or base is None or case.version != base
+        stale = bool(unseen) or base is None or case.version != base
         if stale:
-            since = events_since(session, case.id, base if base is not None else 0)
-            if dependent and not since:
-                since = [("conflicted-change", {})]
-            if dependent or not spec.commutes(mutation.payload, since):
+            since = events_since(session, case.id, base if base is not None else 0, unseen)
+            if not spec.commutes(mutation.payload, since):
                 kind = "concurrent"
-                reason = _concurrent_reason(session, mutation, case, since, dependent)
+                reason = _concurrent_reason(session, mutation, case, since)
     outcome = "conflict"
     if kind is None:
         nested = session.begin_nested()
@@ -197,8 +203,10 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
         case = session.scalars(select(Case).where(Case.tar == mutation.tar)).one_or_none()
         if case is not None:
             leases.follow_holder(session, case, caller)
+    if stale and base is not None and server_base is not None and server_base > base:
+        unseen = unseen + [[base, server_base]]  # what this change was merged over, or set aside because of
     answer = {"seq": mutation.seq, "mutation_id": str(mutation.mutation_id), "outcome": outcome,
-              "tar": mutation.tar, "message": None, "conflict_id": None}
+              "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
     if kind is not None:
         conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)
         answer.update(message=reason, conflict_id=str(conflict.id), conflict_kind=kind)
@@ -218,10 +226,7 @@ _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined"
                 "information-received": "recorded information received"}
 
 
-def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since, dependent: bool) -> str:
-    if dependent:
-        return (f"TAR {case.tar}: this change was made on top of an earlier change of yours that is itself a "
-                "conflict; resolve that one first.")
+def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since) -> str:
     what = sorted({_STATE_WORDS.get(kind, kind) for kind, _ in since})
     view = _case_view(session, case)
     holder = f"; it is now {view['status']}" + (f", held by {view['assignee']}" if view["assignee"] else "")

@@ -53,7 +53,8 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "ServerProcess":
-        env = {**os.environ, "UMWS_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "UMWS_HOME": str(self.home), "PYTHONPATH": str(ROOT), "UMWS_SYNC_PAGE_CASES": "7",
+               "UMWS_SYNC_PAGE_CHANGES": "25"}
         env.pop("UMWS_DATABASE_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--database-url", self.database_url, "--port", str(self.port),
@@ -102,6 +103,19 @@ class Central:
                 lines=[NewLine(code, f"service {code}", units) for code, units in lines],
                 diagnoses=[("M54.50", "Low back pain")]), actor=None)
         return tar
+
+    def user(self, username: str, role: str = "um-nurse", team: str | None = "outpatient") -> str:
+        """A user with the demo password of the role (made once per central store)."""
+        from app.services.auth import set_demo_passwords
+        from app.store.models import User
+
+        with self.store.session() as session, session.begin():
+            if session.scalar(select(User).where(User.username == username)) is None:
+                user = User(id=uuid.uuid4(), username=username, full_name=username.title(), role=role, team=team,
+                            credential="RN", active=True)
+                session.add(user)
+                set_demo_passwords(session, [user])
+        return username
 
     def case(self, tar: str) -> Case:
         with self.store.session() as session:
@@ -203,3 +217,42 @@ def laptops(sync_server, central_store, tmp_path):
     yield make
     for laptop in made:
         laptop.close()
+
+
+class FaultyNetwork(httpx.BaseTransport):
+    """The real network to the real server, with faults injected at chosen requests, deterministically:
+    `fail("/v1/push", "before")` loses the connection before the request leaves, `"answer-lost"` after the server
+    answered (it committed; the laptop never hears it). `after=n` lets n matching requests through first."""
+
+    def __init__(self):
+        self.inner = httpx.HTTPTransport()
+        self.plan: list[list] = []
+        self.seen: list[str] = []
+
+    def fail(self, path: str, fault: str, *, after: int = 0) -> None:
+        self.plan.append([path, fault, after])
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request.url.path)
+        for item in self.plan:
+            path, fault, after = item
+            if request.url.path != path:
+                continue
+            if after:
+                item[2] -= 1
+                break
+            self.plan.remove(item)
+            if fault == "before":
+                raise httpx.ConnectError("injected: the network went away before the request left")
+            response = self.inner.handle_request(request)
+            response.read()
+            response.close()
+            raise httpx.ReadError("injected: the connection broke after the server answered")
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def network():
+    transport = FaultyNetwork()
+    yield transport
+    transport.close()
