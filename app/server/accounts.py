@@ -99,6 +99,13 @@ def login(store, username: str, password: str, device_id: uuid.UUID, device_name
 def authenticate(session: Session, token: str | None, device_id: str | None, now: datetime | None = None) -> Caller:
     """The caller of a request (in the request's transaction), or AccessRefused."""
     now = now or utcnow()
+    if device_id is not None:
+        try:
+            named = session.get(SyncDevice, uuid.UUID(str(device_id)))
+        except ValueError:
+            named = None
+        if named is not None and named.revoked_at is not None:
+            raise AccessRefused(_revoked_message(named), 403, "revoked")
     if not token:
         raise AccessRefused("Sign in to the sync server first (umws login, or Sync > Sign in).", 401, "sign-in")
     row = session.get(SyncToken, token_hash(token))
