@@ -16,42 +16,49 @@ from app.services import audit
 from app.store.models import AuditRecord
 
 
-def run_verify_server(args: argparse.Namespace) -> int:
+def check(store, server: str | None = None) -> dict:
+    """{"ok", "local", "server_copy": {device_id, audit_seq, matches}, "merged"}; SyncError when unreachable."""
     from app.sync import client
+
+    local = audit.verify(store)
+    api, _ = client._api(store, server or None, None, None)
+    with api:
+        answer = api.verify()
+    seq = answer["audit_seq"]
+    with store.session() as session:
+        here = session.scalar(select(AuditRecord.hash).where(AuditRecord.device_id == audit.device_id(session),
+                                                             AuditRecord.seq == seq)) if seq else None
+    copy_ok = seq == 0 or here == answer["audit_hash"]
+    merged = answer.get("report")
+    return {"ok": local.ok and copy_ok and (merged is None or merged["ok"]), "local": local.to_json(),
+            "server_copy": {"device_id": answer["device_id"], "audit_seq": seq, "matches": copy_ok},
+            "merged": merged}
+
+
+def run_verify_server(args: argparse.Namespace) -> int:
     from app.sync.api import Offline, SyncError
 
     store = open_store_for(args)
     try:
-        local = audit.verify(store)
-        try:
-            api, _ = client._api(store, args.server or None, None, None)
-            with api:
-                answer = api.verify()
-        except SyncError as error:
-            raise CliError(str(error), EXIT_UNEXPECTED if isinstance(error, Offline) else EXIT_REFUSED) from error
-        seq = answer["audit_seq"]
-        with store.session() as session:
-            here = session.scalar(select(AuditRecord.hash).where(AuditRecord.device_id == audit.device_id(session),
-                                                                 AuditRecord.seq == seq)) if seq else None
+        result = check(store, args.server)
+    except SyncError as error:
+        raise CliError(str(error), EXIT_UNEXPECTED if isinstance(error, Offline) else EXIT_REFUSED) from error
     finally:
         store.close()
-    copy_ok = seq == 0 or here == answer["audit_hash"]
-    merged = answer.get("report")
-    result = {"ok": local.ok and copy_ok and (merged is None or merged["ok"]), "local": local.to_json(),
-              "server_copy": {"device_id": answer["device_id"], "audit_seq": seq, "matches": copy_ok},
-              "merged": merged}
     if args.json:
         print_json(result)
-    if not local.ok:
-        raise CliError(f"this laptop's audit trail is broken: {local.first_problem.message}", EXIT_REFUSED)
-    if not copy_ok:
-        raise CliError(f"record {seq} of this laptop's chain differs from the copy the server received: the trail "
-                       "here was rewritten after it was uploaded. Tell the administrator.", EXIT_REFUSED)
+    local, copy, merged = result["local"], result["server_copy"], result["merged"]
+    if not local["ok"]:
+        raise CliError(f"this laptop's audit trail is broken: {local['problem']['message']}", EXIT_REFUSED)
+    if not copy["matches"]:
+        raise CliError(f"record {copy['audit_seq']} of this laptop's chain differs from the copy the server "
+                       "received: the trail here was rewritten after it was uploaded. Tell the administrator.",
+                       EXIT_REFUSED)
     if merged is not None and not merged["ok"]:
         raise CliError(f"the merged audit log on the server is broken: {merged['problem']['message']}", EXIT_REFUSED)
     if not args.json:
         scope = (f"the merged log ({merged['records']} records in {len(merged['chains'])} chains) verifies"
                  if merged is not None else "the merged log is checked by auditors and supervisors")
-        print(f"Audit trail intact here ({local.records} records); the server's copy of this laptop's chain matches "
-              f"up to record {seq}; {scope}.")
+        print(f"Audit trail intact here ({local['records']} records); the server's copy of this laptop's chain "
+              f"matches up to record {copy['audit_seq']}; {scope}.")
     return 0

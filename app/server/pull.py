@@ -8,8 +8,8 @@
   snapshot twice changes nothing).
 * Scope: the union of the queues the user's role sees (app.domain.queues: my cases, the team's unassigned and
   pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors).
-  A changed case outside it (closed, or gone to someone else's queue) is listed in `gone`: the laptop lets its copy
-  go once it holds no unsent change of it.
+  Plus the cases of the user's own open conflicts, until resolved. A changed case outside it (closed, or gone to
+  someone else's queue) is listed in `gone`: the laptop lets its copy go once it holds no unsent change of it.
 * Reference data: users (with no password hash but the caller's own, for signing in offline), criteria sets, and
   the caller's conflicts (a supervisor's: every open conflict of their teams, or all).
 """
@@ -19,7 +19,7 @@ import os
 import uuid
 from typing import Iterable
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.queues import QUEUES
@@ -39,7 +39,10 @@ def scope_condition(caller: Caller):
     viewer = Viewer(user.id, user.username, user.role, user.team)
     conditions = [_queue_condition(queue, viewer, _now()) for queue in QUEUES.values()
                   if user.role in queue.roles and not queue.due_today]
-    return or_(*conditions) if conditions else false()
+    # A case with an open conflict of the user's own stays on their laptop until it is resolved.
+    conditions.append(Case.id.in_(select(SyncConflict.case_id).where(SyncConflict.actor == user.username,
+                                                                     SyncConflict.resolved_at.is_(None))))
+    return or_(*conditions)
 
 
 def _now():

@@ -136,6 +136,8 @@ def sync(store, *, server: str | None = None, transport=None, clock: Callable[[]
         _push(store, api, report, progress, cancelled)
         if not report.cancelled:
             _pull(store, api, user, report, progress, cancelled)
+        if not report.cancelled and not report.stopped:
+            _push(store, api, report, progress, cancelled)  # the audit records the pull wrote
     except SyncError as error:
         with store.session() as session, session.begin():
             _set(session, "last_error", str(error))

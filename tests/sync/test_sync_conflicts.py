@@ -26,9 +26,15 @@ def events_of(store, tar: str) -> list[str]:
     return sorted((str(i), k) for i, k in rows)
 
 
-def visible_to(username: str, case) -> bool:
-    """Whether the case is in the user's queues (what their laptop holds)."""
+def visible_to(username: str, case, central=None) -> bool:
+    """Whether the case is in the user's queues, or has an open conflict of theirs (what their laptop holds)."""
     holder = case.assignee.username if case.assignee else None
+    if central is not None:
+        with central.store.session() as session:
+            if session.scalar(select(func.count()).select_from(SyncConflict).where(
+                    SyncConflict.case_id == case.id, SyncConflict.actor == username,
+                    SyncConflict.resolved_at.is_(None))):
+                return True
     if case.status == "closed":
         return False
     if username == "lead.patel" or holder == username:
@@ -45,7 +51,7 @@ def converged(central, laptops, tar: str) -> None:
     for laptop in laptops:
         laptop.sync()
         here = laptop.case(tar)
-        if not visible_to(laptop.username, truth):
+        if not visible_to(laptop.username, truth, central):
             assert here is None, laptop.username
             continue
         assert projection(here) == projection(truth), laptop.username
