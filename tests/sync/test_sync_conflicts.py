@@ -26,22 +26,18 @@ def events_of(store, tar: str) -> list[str]:
     return sorted((str(i), k) for i, k in rows)
 
 
-def visible_to(username: str, case, central=None) -> bool:
-    """Whether the case is in the user's queues, or has an open conflict of theirs (what their laptop holds)."""
-    holder = case.assignee.username if case.assignee else None
-    if central is not None:
-        with central.store.session() as session:
-            if session.scalar(select(func.count()).select_from(SyncConflict).where(
-                    SyncConflict.case_id == case.id, SyncConflict.actor == username,
-                    SyncConflict.resolved_at.is_(None))):
-                return True
-    if case.status == "closed":
-        return False
-    if username == "lead.patel" or holder == username:
-        return True
-    if username.startswith("dr."):
-        return case.status == "referred"
-    return holder is None and case.status in ("received", "in-review", "pended")
+def visible_to(username: str, case, central) -> bool:
+    """Whether the case belongs on the user's laptop: in the queues the user's role sees (the server's scope), or
+    with an open conflict of theirs."""
+    from app.server.accounts import Caller
+    from app.server.pull import scope_condition
+    from app.store.models import Case, SyncDevice, User
+
+    with central.store.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        caller = Caller(user, SyncDevice(name="check", registered_by=username))
+        return session.scalar(select(func.count()).select_from(Case)
+                              .where(Case.id == case.id, scope_condition(caller))) == 1
 
 
 def converged(central, laptops, tar: str) -> None:
