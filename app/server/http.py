@@ -158,12 +158,20 @@ def create_app(store, *, token_hours: int = accounts.DEFAULT_TOKEN_HOURS) -> Sta
             return error(400, "bad-request", "A sign-in gives username, password and device_id.")
         from starlette.concurrency import run_in_threadpool
 
-        try:
-            result = await run_in_threadpool(accounts.login, store, username, password, device,
-                                             str(body.get("device_name") or "laptop"), token_hours=token_hours)
-        except accounts.AccessRefused as refused:
-            return error(refused.status, refused.code, str(refused))
-        return JSONResponse(result)
+        for attempt in range(RETRIES):
+            try:
+                result = await run_in_threadpool(accounts.login, store, username, password, device,
+                                                 str(body.get("device_name") or "laptop"), token_hours=token_hours)
+            except accounts.AccessRefused as refused:
+                return error(refused.status, refused.code, str(refused))
+            except OperationalError as failure:
+                if attempt + 1 < RETRIES and _retryable(failure):
+                    log.info("sign-in retried after %s", type(failure.orig).__name__)
+                    continue
+                log.exception("sign-in failed")
+                return error(503, "busy", "The central store is busy; try signing in again in a moment.")
+            return JSONResponse(result)
+        return error(503, "busy", "The central store is busy; try signing in again in a moment.")
 
     routes = [
         Route("/v1/hello", guarded(hello, signed_in=False), methods=["POST", "GET"]),

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.server.accounts import Caller
-from app.store.models import Case, CaseLease, User, utcnow
+from app.store.models import Case, CaseLease, utcnow
 
 LEASE = timedelta(hours=8)
 
@@ -22,7 +22,7 @@ def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | 
     """After a change applied on `case`: the lease follows its holder (none when nobody holds it or it closed)."""
     now = now or utcnow()
     lease = session.get(CaseLease, case.id)
-    holder = session.scalar(select(User.username).where(User.id == case.assignee_id)) if case.assignee_id else None
+    holder = case.assignee.username if case.assignee is not None else None
     if holder is None or case.status == "closed":
         if lease is not None:
             session.delete(lease)

@@ -83,9 +83,13 @@ def push(session: Session, caller: Caller, mutations: list[dict], *, received_at
     lock_server_chain(session)
     device = caller.device
     results, stopped = [], None
-    for data in sorted(mutations, key=lambda m: int(m["seq"])):
+    batch = sorted(mutations, key=lambda m: int(m["seq"]))
+    answered = {row.seq: row for row in session.scalars(select(SyncMutation).where(
+        SyncMutation.device_id == device.device_id,
+        SyncMutation.seq.in_([int(m["seq"]) for m in batch])))} if batch else {}
+    for data in batch:
         mutation = Mutation.from_json(data)
-        earlier = session.get(SyncMutation, (device.device_id, mutation.seq))
+        earlier = answered.get(mutation.seq)
         if earlier is not None:
             if earlier.mutation_id != mutation.mutation_id:
                 stopped = {"code": "sequence-reused", "expected_seq": device.last_seq + 1, "message": (

@@ -6,6 +6,7 @@ that cannot answer is `Offline`: nothing is lost, the outbox stays as it was, an
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -42,7 +43,9 @@ class ServerRefused(SyncError):
     code = "refused"
 
 
+@functools.lru_cache(maxsize=1)
 def schema_head() -> str:
+    """This workstation's schema: the head of its migration chain (read once)."""
     from app.store import migrate
 
     return migrate.head_revision()

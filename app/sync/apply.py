@@ -46,18 +46,22 @@ class Applied:
 
 
 def _upsert(session: Session, table, rows: list[dict], keep: tuple[str, ...] = ()) -> None:
-    """Insert or update rows by primary key (columns in `keep` are never overwritten on update)."""
+    """Insert or update rows by primary key (columns in `keep` are never overwritten on update), in one statement
+    per set of columns."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
+    groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        statement = sqlite_insert(table).values(**row)
-        changes = {name: statement.excluded[name] for name in row if name not in keys and name not in keep}
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, group in groups.items():
+        statement = sqlite_insert(table)
+        changes = {name: statement.excluded[name] for name in columns if name not in keys and name not in keep}
         if changes:
             statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=keys)
-        session.execute(statement)
+        session.execute(statement, group)
 
 
 def apply_reference(session: Session, page: dict, own_username: str | None) -> None:
@@ -91,18 +95,6 @@ def _pending_cases(session: Session) -> set[uuid.UUID]:
                                                                 SyncOutbox.case_id.is_not(None))))
 
 
-def _dates(session: Session, case_id: uuid.UUID) -> dict | None:
-    row = session.execute(select(Case.received_at, Case.decided_at, CaseWorkflow.provider_notified_at,
-                                 CaseWorkflow.member_notified_at)
-                          .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id).where(Case.id == case_id)
-                          ).one_or_none()
-    if row is None:
-        return None
-    from app.services.cases import iso_utc
-
-    return {key: iso_utc(value) for key, value in zip(WATCHED + NOTICES, row)}
-
-
 def apply_page(session: Session, page: dict, own_username: str | None) -> Applied:
     """Apply one pulled page (see the module docstring) in the caller's transaction."""
     result = Applied()
@@ -115,8 +107,10 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
             [sync_rows.row_from_json(sync_rows.PROVIDERS, p) for p in providers.values()])
     pending = _pending_cases(session)
     ids = [uuid.UUID(s["case"]["id"]) for s in snaps]
-    held = set(session.scalars(select(Case.id).where(Case.id.in_(ids)))) if ids else set()
-    fresh = []
+    held = set()
+    for start in range(0, len(ids), 900):
+        held |= set(session.scalars(select(Case.id).where(Case.id.in_(ids[start:start + 900]))))
+    fresh, rebased = [], []
     for snap in snaps:
         case_id = uuid.UUID(snap["case"]["id"])
         tar = snap["case"]["tar"]
@@ -129,15 +123,14 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
                 result.skipped.append(tar)
                 continue
             _remove(session, other, "the central store holds this request under its own id")
-        if case_id in held:
-            _rebase(session, case_id, snap)
-        else:
-            fresh.append(snap)
-        _done(session, case_id)
+        (rebased if case_id in held else fresh).append(snap)
         result.cases += 1
+    if rebased:
+        _rebase(session, rebased)
     if fresh:
         _insert_new(session, fresh)
         result.new_cases = len(fresh)
+    _done(session, [uuid.UUID(snap["case"]["id"]) for snap in rebased + fresh])
     for value in page.get("gone") or []:
         case_id = uuid.UUID(value)
         if case_id in pending:
@@ -164,50 +157,82 @@ def _insert_new(session: Session, snaps: list[dict]) -> None:
             session.execute(insert(table), rows)
 
 
-def _rebase(session: Session, case_id: uuid.UUID, snap: dict) -> None:
-    """The laptop's copy of a case it holds becomes the server's."""
-    before = _dates(session, case_id)
-    _upsert(session, sync_rows.CASES, [sync_rows.row_from_json(sync_rows.CASES, snap["case"])])
-    for table in _REPLACED:
-        session.execute(delete(table).where(table.c.case_id == case_id))
-        rows = _rows(snap, table)
+def _chunks(values: list, size: int = 900):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _dates_of(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    from app.services.cases import iso_utc
+
+    out = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(select(Case.id, Case.received_at, Case.decided_at, CaseWorkflow.provider_notified_at,
+                                      CaseWorkflow.member_notified_at)
+                               .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id).where(Case.id.in_(chunk)))
+        for case_id, *values in rows:
+            out[case_id] = {key: iso_utc(value) for key, value in zip(WATCHED + NOTICES, values)}
+    return out
+
+
+def _rebase(session: Session, snaps: list[dict]) -> None:
+    """The laptop's copies of cases it holds become the server's, a page at a time."""
+    ids = [uuid.UUID(snap["case"]["id"]) for snap in snaps]
+    before = _dates_of(session, ids)
+    _upsert(session, sync_rows.CASES, [sync_rows.row_from_json(sync_rows.CASES, snap["case"]) for snap in snaps])
+    for table in (*_REPLACED, CaseWorkflow.__table__, CaseLease.__table__):
+        for chunk in _chunks(ids):
+            session.execute(delete(table).where(table.c.case_id.in_(chunk)))
+        rows = [row for snap in snaps for row in _rows(snap, table)]
         if rows:
             session.execute(insert(table), rows)
-    workflow = _rows(snap, CaseWorkflow.__table__)
-    if workflow:
-        _upsert(session, CaseWorkflow.__table__, workflow)
-    else:
-        session.execute(delete(CaseWorkflow).where(CaseWorkflow.case_id == case_id))
-    lease = _rows(snap, CaseLease.__table__)
-    session.execute(delete(CaseLease).where(CaseLease.case_id == case_id))
-    if lease:
-        session.execute(insert(CaseLease.__table__), lease)
-    held_involvements = set(session.scalars(select(CareInvolvement.id).where(CareInvolvement.case_id == case_id)))
-    new_involvements = [row for row in _rows(snap, CareInvolvement.__table__) if row["id"] not in held_involvements]
+    held_involvements = set()
+    for chunk in _chunks(ids):
+        held_involvements |= set(session.scalars(select(CareInvolvement.id).where(CareInvolvement.case_id.in_(chunk))))
+    new_involvements = [row for snap in snaps for row in _rows(snap, CareInvolvement.__table__)
+                        if row["id"] not in held_involvements]
     if new_involvements:
         session.execute(insert(CareInvolvement.__table__), new_involvements)
-    server_events = {row["id"]: row for row in _rows(snap, CaseEvent.__table__)}
-    local = set(session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id)))
-    let_go = sorted(local - set(server_events), key=str)
+    server_events = {row["id"]: row for snap in snaps for row in _rows(snap, CaseEvent.__table__)}
+    local: dict[uuid.UUID, uuid.UUID] = {}
+    for chunk in _chunks(ids):
+        local.update(session.execute(select(CaseEvent.id, CaseEvent.case_id).where(CaseEvent.case_id.in_(chunk))).all())
+    let_go = sorted((event for event in local if event not in server_events), key=str)
+    replaced: dict[uuid.UUID, list[str]] = {}
+    for event in let_go:
+        replaced.setdefault(local[event], []).append(str(event))
     if let_go:
-        session.add(SyncRebase(case_id=case_id))
-        session.flush()
-        session.execute(delete(CaseEvent).where(CaseEvent.id.in_(let_go)))
-        session.execute(delete(SyncRebase).where(SyncRebase.case_id == case_id))
+        session.execute(insert(SyncRebase.__table__), [{"case_id": case_id} for case_id in replaced])
+        for chunk in _chunks(let_go):
+            session.execute(delete(CaseEvent).where(CaseEvent.id.in_(chunk)))
+        session.execute(delete(SyncRebase))
     missing = [row for key, row in server_events.items() if key not in local]
     if missing:
         session.execute(insert(CaseEvent.__table__), missing)
-    after = _dates(session, case_id)
-    if before != after or let_go:
-        audit.append(session, actor="sync", actor_kind="system", action="change", what="case-synced",
-                     case_id=case_id, tar=snap["case"]["tar"],
-                     body={"before": before, "after": after, "version": snap["case"]["version"],
-                           "replaced_events": [str(e) for e in let_go], "os_user": audit.os_user()})
+    after = _dates_of(session, ids)
+    tars = {uuid.UUID(snap["case"]["id"]): snap["case"]["tar"] for snap in snaps}
+    versions = {uuid.UUID(snap["case"]["id"]): snap["case"]["version"] for snap in snaps}
+    quiet = {}
+    for case_id in ids:
+        if before.get(case_id) != after.get(case_id):
+            audit.append(session, actor="sync", actor_kind="system", action="change", what="case-synced",
+                         case_id=case_id, tar=tars[case_id],
+                         body={"before": before.get(case_id), "after": after.get(case_id),
+                               "version": versions[case_id], "replaced_events": replaced.get(case_id, []),
+                               "os_user": audit.os_user()})
+        elif case_id in replaced:
+            quiet[tars[case_id]] = replaced[case_id]
+    if quiet:  # events replaced by the server's copies, no date changed: one record for the page
+        audit.append(session, actor="sync", actor_kind="system", action="change", what="cases-synced",
+                     body={"replaced_events": quiet, "os_user": audit.os_user()})
 
 
-def _done(session: Session, case_id: uuid.UUID) -> None:
-    session.execute(update(SyncOutbox).where(SyncOutbox.case_id == case_id, SyncOutbox.state == "acked")
-                    .values(state="done"))
+def _done(session: Session, case_ids: list[uuid.UUID] | uuid.UUID) -> None:
+    """The answered outbox rows of these cases: their effect is now the server's copy."""
+    case_ids = [case_ids] if isinstance(case_ids, uuid.UUID) else case_ids
+    for chunk in _chunks(case_ids):
+        session.execute(update(SyncOutbox).where(SyncOutbox.case_id.in_(chunk), SyncOutbox.state == "acked")
+                        .values(state="done"))
 
 
 def _remove(session: Session, case_id: uuid.UUID, why: str) -> bool:

@@ -41,8 +41,10 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m app serve` in a subprocess; stop() and start() again on the same port (a server restart)."""
 
-    def __init__(self, database_url: str, home: Path, token_hours: int = 8):
+    def __init__(self, database_url: str, home: Path, token_hours: int = 8, page_cases: int = 7,
+                 page_changes: int = 25):
         self.database_url = database_url
+        self.pages = {"UMWS_SYNC_PAGE_CASES": str(page_cases), "UMWS_SYNC_PAGE_CHANGES": str(page_changes)}
         self.port = free_port()
         self.home = home
         self.token_hours = token_hours
@@ -53,8 +55,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "ServerProcess":
-        env = {**os.environ, "UMWS_HOME": str(self.home), "PYTHONPATH": str(ROOT), "UMWS_SYNC_PAGE_CASES": "7",
-               "UMWS_SYNC_PAGE_CHANGES": "25"}
+        env = {**os.environ, "UMWS_HOME": str(self.home), "PYTHONPATH": str(ROOT), **self.pages}
         env.pop("UMWS_DATABASE_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--database-url", self.database_url, "--port", str(self.port),
