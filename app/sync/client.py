@@ -26,6 +26,7 @@ from app.sync import apply, credentials
 from app.sync.api import Api, SignInNeeded, SyncError
 
 PUSH_BATCH = 500
+REFRESH_PAGE = 500  # cases asked for again per pull request, after their changes were answered
 KEYS = {name: f"sync.{name}" for name in ("user", "cursor", "full_cursor", "after_id", "last_sync", "last_error",
                                            "clock", "audit_seq", "last_attempt")}
 
@@ -220,10 +221,12 @@ def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -
             cursor = int(stored) if stored is not None else None
             full_cursor = _get(session, "full_cursor")
             after_id = _get(session, "after_id")
+        asked, refresh = refresh[:REFRESH_PAGE], refresh[REFRESH_PAGE:]
         page = api.pull(cursor, after_id=after_id, full_cursor=int(full_cursor) if full_cursor else None,
-                        refresh=refresh)
+                        refresh=asked)
         _note_clock(report, page)
-        refresh = []
+        if page["mode"] == "full":
+            refresh = []  # a first pull brings every case anyway
         with store.session() as session, session.begin():
             applied = apply.apply_page(session, page, user)
             if page["mode"] == "full":
@@ -241,7 +244,7 @@ def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -
         report.skipped += applied.skipped
         pages += 1
         progress(pages, pages + (1 if page["more"] else 0))
-        if not page["more"]:
+        if not page["more"] and not refresh:
             with store.session() as session:
                 report.cursor = int(_get(session, "cursor") or 0)
             return
