@@ -14,7 +14,7 @@ import httpx
 
 from app.server import PROTOCOL
 
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+TIMEOUT = httpx.Timeout(120.0, connect=5.0)  # a batch on a busy central store may take a while
 
 
 class SyncError(Exception):

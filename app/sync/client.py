@@ -25,7 +25,7 @@ from app.store.models import Setting, SyncConflict, SyncOutbox, utcnow
 from app.sync import apply, credentials
 from app.sync.api import Api, SignInNeeded, SyncError
 
-PUSH_BATCH = 500
+PUSH_BATCH = 200
 REFRESH_PAGE = 500  # cases asked for again per pull request, after their changes were answered
 KEYS = {name: f"sync.{name}" for name in ("user", "cursor", "full_cursor", "after_id", "last_sync", "last_error",
                                            "clock", "audit_seq", "last_attempt")}
