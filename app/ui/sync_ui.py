@@ -2,7 +2,7 @@
 
 * Status bar: Online / Offline (words and a symbol, never colour alone), how many changes wait to go up, when the
   last sync finished, and the clock warning when the server says this laptop's clock is off.
-* The worker syncs off the GUI thread (one long-lived worker thread: app.ui.tasks.TaskQueue): every few minutes
+* The worker syncs off the GUI thread (the window's store worker: app.ui.tasks.TaskQueue): every few minutes
   when signed in (5 by default), soon after a change is made while online (so an online claim takes its lease at
   once), on Sync > Sync now (Ctrl+Shift+Y) and on Refresh (F5). Progress shows in the status bar; Sync > Cancel
   sync (Ctrl+Shift+X) stops it after the current step (nothing is lost: what was answered stays answered).
@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 
 from app.domain.plantime import format_instant
 from app.domain.roles import SUPERVISOR_ROLES
-from app.ui.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
 AUTO_MINUTES = 5
@@ -57,7 +56,9 @@ class SyncUi(QObject):
         self.window = window
         self.store = window.store
         self.transport = transport
-        self.queue = TaskQueue("sync", self)
+        # The window's own store worker (counts, clock watch): one worker thread on the local store besides the GUI
+        # thread, as everywhere in the workstation (a third thread on the SQLCipher store crashed it under load).
+        self.queue = window.background
         self.job = None
         self.online: bool | None = None
         self.message: str | None = None
@@ -270,8 +271,7 @@ class SyncUi(QObject):
         for timer in (self.auto, self.poll, self.soon):
             timer.stop()
         if self.job is not None:
-            self.job.cancel()
-        self.queue.stop()
+            self.job.cancel()  # the window stops its worker queue
 
     # ----- dialogs -----------------------------------------------------------------------------------------
     def sign_in_prompt(self) -> "SignInToServer":
