@@ -68,6 +68,7 @@ def build_parser() -> ArgumentParser:
     from app.cli import audit, case, clocks, criteria, db, deadlines, demo, letter, report, users, worklist
     from app.cli import config as config_cli, selfcheck
     from app.version import version
+    from app.cli import server, sync  # issue 9: the sync service and the laptop's side of sync
 
     parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
     parser.add_argument("--version", action="version", version=f"umws {version()}")
@@ -76,6 +77,8 @@ def build_parser() -> ArgumentParser:
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter):
         module.register(sub)
     for module in (config_cli, selfcheck):  # installer issue: these read the configuration themselves
+        module.register(sub)
+    for module in (server, sync):
         module.register(sub)
     return parser
 

@@ -17,6 +17,9 @@ def register(sub) -> None:
     verify = actions.add_parser("verify", help="walk every chain and check the dates on the cases against it; "
                                                "exit 3 naming the first altered, inserted or deleted record")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument("--server", nargs="?", const="", default=None, metavar="URL",
+                        help="also check the merged log on the sync server (default: the one signed in to) and "
+                             "that its copy of this laptop's chain matches the one here")
     add_store_option(verify)
     verify.set_defaults(handler=run_verify)
     show = actions.add_parser("show", help="a case's audit history (who, when, what, before and after)")
@@ -27,6 +30,10 @@ def register(sub) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    if args.server is not None:
+        from app.cli.audit_server import run_verify_server
+
+        return run_verify_server(args)
     store = open_store_for(args)
     try:
         report = audit.verify(store)

@@ -353,7 +353,8 @@ WATCHED_DATES = {
     "provider_notified_at": "the provider notification date",
     "member_notified_at": "the member notice date",
 }
-DATE_RECORDS = ("received", "received-date-corrected", "determined", "notified", "reopened")
+DATE_RECORDS = ("received", "received-date-corrected", "determined", "notified", "reopened",
+                "case-synced")  # the last: a laptop took the central store's copy of the case (app.sync.apply)
 
 
 _AFTER = re.compile(r'"after":(\{[^{}]*\}|null)')

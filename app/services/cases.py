@@ -33,7 +33,8 @@ from app.domain.case_states import (
 from app.domain.plantime import to_plan
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.vocabulary import team_for_category
-from app.services import audit
+from app.services import audit, receive_payload
+from app.services.intents import action_time, always, codec_type, intent, never
 from app.store.models import (
     Case, CaseEvent, CaseWorkflow, CareInvolvement, ClinicalNote, Diagnosis, Member, RequestLine, User, utcnow,
 )
@@ -85,7 +86,7 @@ def record_event(session: Session, case: Case, actor: User | None, kind: str, pa
                  event_id: uuid.UUID | None = None) -> CaseEvent:
     """Append an event to the case, bump its version (the base version sync compares against) and append its audit
     record (who, when, what, before and after) to this device's chain, all in the caller's transaction."""
-    at = at or utcnow()
+    at = at or action_time() or utcnow()
     payload = payload or {}
     event = CaseEvent(id=event_id or uuid.uuid4(), case_id=case.id, occurred_at=at,
                       actor_id=actor.id if actor else None, kind=kind, payload=payload)
@@ -152,6 +153,7 @@ def service_summary(lines: list[NewLine], category: str) -> str:
     return first if len(lines) == 1 else f"{first} (+{len(lines) - 1})"
 
 
+@intent("receive", commutes=never, to_call=receive_payload.to_call, from_call=receive_payload.from_call)
 def receive_case(session: Session, new: NewCase, actor: User | None) -> Case:
     """Record a request as received: the clocks run from `received_at` (timeliness.md, "Definitions")."""
     case = Case(
@@ -305,6 +307,7 @@ def _take(act: _Action) -> None:
 
 
 # ----- claim and assign (issue 3) ----------------------------------------------------------------------------
+@intent("claim")
 def claim_case(session: Session, tar: str, username: str, *, at: datetime | None = None,
                expected_version: int | None = None) -> Case:
     """The acting user takes an unheld open case into 'My cases'."""
@@ -321,6 +324,7 @@ def claim_case(session: Session, tar: str, username: str, *, at: datetime | None
     return act.case
 
 
+@intent("assign")
 def assign_case(session: Session, tar: str, username: str, assignee_username: str, note: str = "", *,
                 at: datetime | None = None, expected_version: int | None = None) -> Case:
     """A supervisor gives a case to a reviewer (or takes it from one); both holders show on the timeline."""
@@ -340,6 +344,7 @@ reassign_case = assign_case
 
 
 # ----- pend, information received, refer ---------------------------------------------------------------------
+@intent("pend")
 def pend_case(session: Session, tar: str, username: str, *, missing: str | Sequence[str], note: str = "",
               at: datetime | None = None, expected_version: int | None = None) -> Case:
     """Pend for information: record what is missing (the requester is asked for it; the letters issue renders the
@@ -362,6 +367,7 @@ def pend_case(session: Session, tar: str, username: str, *, missing: str | Seque
     return act.case
 
 
+@intent("information-received")
 def record_information_received(session: Session, tar: str, username: str, *, note: str = "",
                                 at: datetime | None = None, expected_version: int | None = None) -> Case:
     """The information a pended case waits for arrived: back to review (or to the referral it was pended from)."""
@@ -373,6 +379,7 @@ def record_information_received(session: Session, tar: str, username: str, *, no
     return act.case
 
 
+@intent("refer")
 def refer_case(session: Session, tar: str, username: str, *, to: str, summary: str, question: str = "",
                specialty: str | None = None, to_user: str | None = None, at: datetime | None = None,
                expected_version: int | None = None) -> Case:
@@ -406,6 +413,7 @@ def refer_case(session: Session, tar: str, username: str, *, to: str, summary: s
 
 
 # ----- determinations ----------------------------------------------------------------------------------------
+@codec_type
 @dataclass(frozen=True)
 class CriteriaCitation:
     """A criteria set cited in a determination (from the checklist): its id and version."""
@@ -417,6 +425,7 @@ class CriteriaCitation:
         return {"set_id": self.set_id, "version": self.version}
 
 
+@codec_type
 @dataclass(frozen=True)
 class LineDecision:
     line_number: int
@@ -480,6 +489,7 @@ def _decider(actor: User) -> dict:
             "credential": actor.credential, "specialty": actor.specialty}
 
 
+@intent("decide")
 def decide_case(session: Session, tar: str, username: str, *, outcome: str, rationale: str,
                 member_reason: str = "", basis: str = "medical-necessity",
                 lines: Mapping[int, int] | Sequence[LineDecision] | None = None,
@@ -566,6 +576,7 @@ def _last_determination(session: Session, case: Case) -> str | None:
     return str(event_id) if event_id else None
 
 
+@intent("withdraw")
 def withdraw_case(session: Session, tar: str, username: str, *, note: str, withdrawn_by: str = "provider",
                   at: datetime | None = None, expected_version: int | None = None) -> Case:
     """The requester (or the member) withdrew the request: a determination with outcome 'withdrawn'."""
@@ -579,6 +590,7 @@ def withdraw_case(session: Session, tar: str, username: str, *, note: str, withd
     return _determine(session, act, flow, "withdrawn", {"note": note, "withdrawn_by": withdrawn_by, "lines": []})
 
 
+@intent("close-admin")
 def close_administratively(session: Session, tar: str, username: str, *, reason: str, at: datetime | None = None,
                            expected_version: int | None = None) -> Case:
     """Close a request without a decision on its merits (e.g. a duplicate): outcome 'administratively-closed'."""
@@ -591,6 +603,7 @@ def close_administratively(session: Session, tar: str, username: str, *, reason:
 
 
 # ----- extension and received-date correction ----------------------------------------------------------------
+@intent("extend")
 def extend_case(session: Session, tar: str, username: str, *, reason: str, note: str, at: datetime | None = None,
                 expected_version: int | None = None) -> Case:
     """Extend the decision clock, recorded by a nurse or physician with its reason (member-request,
@@ -624,6 +637,7 @@ def extend_case(session: Session, tar: str, username: str, *, reason: str, note:
     return case
 
 
+@intent("correct-received-date")
 def correct_received_date(session: Session, tar: str, username: str, *, received_at: datetime, reason: str,
                           at: datetime | None = None, expected_version: int | None = None) -> Case:
     """A nurse supervisor corrects when the plan received the request, with a reason (NCQA UM system controls).
@@ -662,6 +676,7 @@ def correct_received_date(session: Session, tar: str, username: str, *, received
 
 
 # ----- notices, closing, reopening ---------------------------------------------------------------------------
+@intent("notify")
 def record_notification(session: Session, tar: str, username: str, *, recipient: str, method: str = "fax",
                         sent_at: datetime | None = None, at: datetime | None = None,
                         expected_version: int | None = None) -> Case:
@@ -691,6 +706,7 @@ def record_notification(session: Session, tar: str, username: str, *, recipient:
     return act.case
 
 
+@intent("close")
 def close_case(session: Session, tar: str, username: str, *, note: str = "", at: datetime | None = None,
                expected_version: int | None = None) -> Case:
     """Close a determined case once its required notices are recorded."""
@@ -702,6 +718,7 @@ def close_case(session: Session, tar: str, username: str, *, note: str = "", at:
     return act.case
 
 
+@intent("reopen")
 def reopen_case(session: Session, tar: str, username: str, *, reason: str, note: str, at: datetime | None = None,
                 expected_version: int | None = None) -> Case:
     """A physician records a peer-to-peer or appeal outcome that reopens a denial or modification: the case goes
@@ -724,6 +741,7 @@ def reopen_case(session: Session, tar: str, username: str, *, reason: str, note:
 
 
 # ----- involvement in the member's care ----------------------------------------------------------------------
+@intent("declare-involvement", commutes=always)
 def declare_involvement(session: Session, tar: str, username: str, *, note: str, involved_username: str | None = None,
                         at: datetime | None = None) -> Case:
     """Record that a user (the actor, or for a supervisor anyone) is involved in the member's care: from then on

@@ -17,6 +17,8 @@ from app.domain.criteria import (ANSWERS, CriteriaFileError, CriteriaSet, FactEr
 from app.domain.criteria.evaluate import machine_answers
 from app.domain.criteria.model import Criterion
 from app.domain.criteria.permissions import may_import_criteria, may_work_checklist
+from app.services.intents import (criterion_not_answered_since, fact_not_recorded_since, intent,
+                                  no_set_chosen_since)
 from app.services.cases import ActionRefused, NotFound, case_by_tar, record_event, user_by_name
 from app.store.criteria_answers import (Checklist, case_facts, checklist, criteria_events, current_choice,
                                         proposals, set_for_event)
@@ -84,6 +86,7 @@ def _record_machine_answers(session: Session, case: Case, actor: User | None, cs
     return written
 
 
+@intent("choose-criteria-set", commutes=no_set_chosen_since)
 def choose_set(session: Session, tar: str, username: str, set_id: str, version: str | None = None) -> Checklist:
     """Apply a set to the case: the version in effect on the day the request was received (or the one named),
     with the machine's answers recorded at once. Choosing again later starts from that set's earlier answers."""
@@ -130,6 +133,7 @@ def _current_set(session: Session, case: Case) -> CriteriaSet:
     return cset
 
 
+@intent("answer-criterion", commutes=criterion_not_answered_since)
 def answer_criterion(session: Session, tar: str, username: str, criterion_id: str, answer: str,
                      evidence: str | None = None, override_reason: str | None = None) -> Checklist:
     """The reviewer's answer to one criterion, with the evidence. A machine answer (met, not met, not applicable)
@@ -162,6 +166,7 @@ def answer_criterion(session: Session, tar: str, username: str, criterion_id: st
     return checklist(session, case)
 
 
+@intent("no-criteria-apply", commutes=no_set_chosen_since)
 def record_no_criteria(session: Session, tar: str, username: str, note: str | None = None) -> Checklist:
     """The reviewer finds that no criteria set applies: the case must go to a physician in the same or a similar
     specialty (the workflow refers it)."""
@@ -173,6 +178,7 @@ def record_no_criteria(session: Session, tar: str, username: str, note: str | No
     return checklist(session, case)
 
 
+@intent("record-fact", commutes=fact_not_recorded_since)
 def record_fact(session: Session, tar: str, username: str, name: str, value: Any, note: str | None = None,
                 source: str = "reviewer") -> Checklist:
     """A fact machine rules read (weight, dose, prior therapies, ...), e.g. from the request's attachments. When a

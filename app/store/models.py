@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
-                        Uuid, event, text)
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        TypeDecorator, Uuid, event, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -408,3 +408,167 @@ class IssuedLetter(Base):
         Uuid, comment="the issued letter this one corrects (a second notification)")
 
     __table_args__ = (Index("ix_issued_letters_letter", "letter_id"),)
+
+
+# ----- sync with the central store (issue 9; app.services.intents, app.sync, app.server) -----------------------
+class SyncOutbox(Base):
+    """A laptop's changes waiting to go up: one named intent with its payload per service-layer write, written in
+    the same local transaction as the write itself (app.services.intents). Never a row diff.
+
+    `state`: pending (not yet answered by the server), acked (answered: `outcome` applied, merged or conflict),
+    done (the case was pulled again after the answer, so the laptop holds the server's version of it)."""
+
+    __tablename__ = "sync_outbox"
+
+    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, comment="UUIDv7")
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    seq: Mapped[int] = mapped_column(Integer, comment="1, 2, 3 ... per device: the push order")
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    tar: Mapped[str | None] = mapped_column(String(20))
+    base_version: Mapped[int | None] = mapped_column(Integer, comment="the case version the change was made on")
+    base_mutation_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, comment="the unconfirmed change of this laptop that base_version comes from (None: a server version)")
+    after_version: Mapped[int | None] = mapped_column(Integer)
+    intent: Mapped[str] = mapped_column(String(40), comment="app.services.intents.INTENTS")
+    payload: Mapped[dict] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="device time of the change")
+    mine: Mapped[dict | None] = mapped_column(JSON, comment="the case as this laptop saw it after the change")
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    message: Mapped[str | None] = mapped_column(Text)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ux_sync_outbox_device_seq", "device_id", "seq", unique=True),
+        Index("ix_sync_outbox_state", "state", "seq"),
+        Index("ix_sync_outbox_case", "case_id", "state"),
+    )
+
+
+class SyncDevice(Base):
+    """A laptop known to the central store: registered at its first sign-in, refused once revoked."""
+
+    __tablename__ = "sync_devices"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, comment="the laptop store's device id")
+    name: Mapped[str] = mapped_column(String(120))
+    registered_by: Mapped[str] = mapped_column(String(40))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", comment="last change applied")
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", comment="last audit record held")
+    clock_offset_seconds: Mapped[int | None] = mapped_column(Integer, comment="server time minus device time")
+    skew_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="clock more than 5 minutes off")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(40))
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class SyncToken(Base):
+    """A short-lived sign-in token of a user on a device; only its SHA-256 is kept."""
+
+    __tablename__ = "sync_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_devices.device_id"))
+    username: Mapped[str] = mapped_column(String(40))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_sync_tokens_device", "device_id"),)
+
+
+class SyncMutation(Base):
+    """Every change the server received, keyed by (device, seq), with the first answer it gave: a repeated push
+    gets that answer again and nothing is applied twice."""
+
+    __tablename__ = "sync_mutations"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    tar: Mapped[str | None] = mapped_column(String(20))
+    intent: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(40))
+    client_base: Mapped[int | None] = mapped_column(Integer)
+    client_after: Mapped[int | None] = mapped_column(Integer)
+    server_base: Mapped[int | None] = mapped_column(Integer, comment="the server version the change was judged on")
+    server_after: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(12), comment="applied, merged or conflict")
+    answer: Mapped[dict] = mapped_column(JSON)
+    device_time: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the laptop says it happened")
+    applied_time: Mapped[datetime] = mapped_column(UTCDateTime, comment="the instant the event carries")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the server received it")
+
+    __table_args__ = (Index("ix_sync_mutations_case", "case_id", "seq"),)
+
+
+class SyncConflict(Base):
+    """A change that could not stand with what the central store already held, kept with both versions until a
+    person resolves it (never last-writer-wins). `kind`: concurrent (someone else changed the case meanwhile) or
+    refused (the server's rules refused it)."""
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    seq: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    tar: Mapped[str | None] = mapped_column(String(20))
+    team: Mapped[str | None] = mapped_column(String(20))
+    intent: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    mine: Mapped[dict] = mapped_column(JSON, comment="the change and the case as the laptop saw it")
+    theirs: Mapped[dict] = mapped_column(JSON, comment="the case on the server and what changed it meanwhile")
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(40))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_sync_conflicts_open", "resolved_at", "team"),)
+
+
+class CaseLease(Base):
+    """Who holds a case claimed online, until when (default 8 hours, renewed by each sync of the holder)."""
+
+    __tablename__ = "case_leases"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncChange(Base):
+    """The central store's commit-ordered change log: a number per changed row, taken at commit under one lock
+    (PostgreSQL triggers, migration 0006), so a pull by `change_no > cursor` never skips a late commit."""
+
+    __tablename__ = "sync_changes"
+
+    change_no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(String(16), comment="case, user, criteria-set, conflict")
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class SyncCounter(Base):
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncRebase(Base):
+    """Cases a pull is replacing with the server's copy, for the duration of that local transaction only: the one
+    time the local store lets the case's events go (their audit records stay; app.sync.apply)."""
+
+    __tablename__ = "sync_rebase"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

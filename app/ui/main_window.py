@@ -172,6 +172,9 @@ class MainWindow(QMainWindow):
         if watch_ms > 0:
             self.watch_timer.start()
         self.check_clocks()
+        from app.ui.sync_ui import SyncUi  # issue 9: the Sync menu, its status-bar fields and the sync worker
+
+        self.sync = SyncUi.attach(self)
 
     # --- building -------------------------------------------------------------------------------------------
 
@@ -383,6 +386,7 @@ class MainWindow(QMainWindow):
         self.tick_timer.stop()
         self.watch_timer.stop()
         self.clock_warnings.close()
+        self.sync.stop()
         for task in list(self._tasks):
             task.cancel()
             task.wait()

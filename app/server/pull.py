@@ -1,0 +1,190 @@
+"""What a laptop pulls (issue 9, design 5): its user's queues and reference data, by a cursor that skips nothing.
+
+* The cursor is a number of the central store's commit-ordered change log (sync_changes, migration 0006): numbers
+  are taken at commit under one lock, so when a reader sees number n every smaller number has committed. A pull
+  asks for the changes after its cursor; a page ends at a change number, and the next pull starts there.
+* The first pull (cursor 0) reads the cases in the user's scope by id, page after page, under the change number
+  read before the first page: whatever commits meanwhile comes again in the next incremental pull (applying a
+  snapshot twice changes nothing).
+* Scope: the union of the queues the user's role sees (app.domain.queues: my cases, the team's unassigned and
+  pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors).
+  Plus the cases of the user's own open conflicts, until resolved. A changed case outside it (closed, or gone to
+  someone else's queue) is listed in `gone`: the laptop lets its copy go once it holds no unsent change of it.
+* Reference data: users (with no password hash but the caller's own, for signing in offline), criteria sets, and
+  the caller's conflicts (a supervisor's: every open conflict of their teams, or all).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.domain.queues import QUEUES
+from app.domain.roles import SUPERVISOR_ROLES
+from app.server.accounts import Caller
+from app.store import sync_rows
+from app.store.models import Case, SyncChange, SyncConflict, User
+from app.store.worklist import Viewer, _queue_condition
+
+# Page sizes (the test bench makes them small, through the environment, to have many pages with few cases).
+PAGE_CASES = int(os.environ.get("UMWS_SYNC_PAGE_CASES", "500"))
+PAGE_CHANGES = int(os.environ.get("UMWS_SYNC_PAGE_CHANGES", "2000"))
+
+
+def scope_condition(caller: Caller):
+    user = caller.user
+    viewer = Viewer(user.id, user.username, user.role, user.team)
+    conditions = [_queue_condition(queue, viewer, _now()) for queue in QUEUES.values()
+                  if user.role in queue.roles and not queue.due_today]
+    # A case with an open conflict of the user's own stays on their laptop until it is resolved.
+    conditions.append(Case.id.in_(select(SyncConflict.case_id).where(SyncConflict.actor == user.username,
+                                                                     SyncConflict.resolved_at.is_(None))))
+    return or_(*conditions)
+
+
+def _now():
+    from app.store.models import utcnow
+
+    return utcnow()
+
+
+def last_change(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(SyncChange.change_no), 0)))
+
+
+def snapshots(session: Session, case_ids: Iterable[uuid.UUID]) -> list[dict]:
+    """Each case with everything that belongs to it, as JSON (app.store.sync_rows)."""
+    ids = list(case_ids)
+    cases = sync_rows.rows(session, sync_rows.CASES, "id", ids)
+    if not cases:
+        return []
+    children = {table.name: sync_rows.rows(session, table, column, ids) for table, column in sync_rows.CASE_CHILDREN}
+    members = {row["id"]: row for row in sync_rows.rows(session, sync_rows.MEMBERS, "id",
+                                                          {uuid.UUID(c["member_id"]) for c in cases})}
+    provider_ids = {uuid.UUID(c[key]) for c in cases for key in ("requesting_provider_id", "servicing_provider_id")
+                    if c[key]}
+    providers = {row["id"]: row for row in sync_rows.rows(session, sync_rows.PROVIDERS, "id", provider_ids)}
+    by_case: dict[str, dict] = {c["id"]: {"case": c, "member": members.get(c["member_id"]),
+                                          "providers": [providers[c[k]] for k in ("requesting_provider_id",
+                                                                                  "servicing_provider_id")
+                                                        if c[k] and c[k] in providers]} for c in cases}
+    for table_name, table_rows in children.items():
+        for snapshot in by_case.values():
+            snapshot.setdefault(table_name, [])
+        for row in table_rows:
+            by_case[row["case_id"]][table_name].append(row)
+    return list(by_case.values())
+
+
+def users_json(session: Session, caller: Caller, ids: Iterable[uuid.UUID] | None = None) -> list[dict]:
+    statement = select(sync_rows.USERS)
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return []
+        statement = statement.where(sync_rows.USERS.c.id.in_(ids))
+    out = []
+    for row in session.execute(statement):
+        data = sync_rows.row_to_json(sync_rows.USERS, row._mapping)
+        if data["username"] != caller.username:
+            for column in sync_rows.PRIVATE_USER_COLUMNS:
+                data.pop(column, None)
+        else:
+            for column in ("failed_sign_ins", "locked_until", "last_sign_in_at"):
+                data.pop(column, None)
+        out.append(data)
+    return out
+
+
+def _referenced_users(snaps: list[dict]) -> set[uuid.UUID]:
+    ids = set()
+    for snap in snaps:
+        if snap["case"]["assignee_id"]:
+            ids.add(uuid.UUID(snap["case"]["assignee_id"]))
+        for event in snap["case_events"]:
+            if event["actor_id"]:
+                ids.add(uuid.UUID(event["actor_id"]))
+        for involvement in snap["care_involvements"]:
+            ids.update({uuid.UUID(involvement["user_id"]), uuid.UUID(involvement["declared_by_id"])})
+    return ids
+
+
+def conflicts_condition(caller: Caller):
+    user = caller.user
+    if user.role in SUPERVISOR_ROLES or user.role == "auditor":
+        return SyncConflict.id.is_not(None)
+    mine = SyncConflict.actor == user.username
+    return or_(mine, SyncConflict.team == user.team) if user.team and user.role == "nurse-supervisor" else mine
+
+
+def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_id: str | None = None,
+         full_cursor: int | None = None, refresh: Iterable[str] = ()) -> dict:
+    """One page of what the caller's laptop should hold (see the module docstring)."""
+    from app.server import leases
+
+    leases.renew(session, caller)
+    refresh_ids = {uuid.UUID(value) for value in refresh}
+    if cursor is None:  # never pulled (or told to start again): every case of the scope
+        return _full_page(session, caller, after_id, full_cursor, refresh_ids)
+    changes = session.execute(select(SyncChange.change_no, SyncChange.entity, SyncChange.entity_id)
+                              .where(SyncChange.change_no > cursor).order_by(SyncChange.change_no)
+                              .limit(PAGE_CHANGES)).all()
+    new_cursor = changes[-1].change_no if changes else cursor
+    case_ids = {c.entity_id for c in changes if c.entity == "case"} | refresh_ids
+    user_ids = {c.entity_id for c in changes if c.entity == "user"}
+    set_ids = {c.entity_id for c in changes if c.entity == "criteria-set"}
+    conflict_ids = {c.entity_id for c in changes if c.entity == "conflict"}
+    conflicts = _conflicts(session, caller, conflict_ids)
+    case_ids |= {uuid.UUID(c["case_id"]) for c in conflicts if c["case_id"]}
+    in_scope = _in_scope(session, caller, case_ids)
+    snaps = snapshots(session, in_scope)
+    users = users_json(session, caller, user_ids | _referenced_users(snaps))
+    sets = sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id", set_ids)
+    return {"mode": "changes", "cursor": new_cursor, "more": len(changes) == PAGE_CHANGES, "cases": snaps,
+            "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
+            "conflicts": conflicts}
+
+
+def _in_scope(session: Session, caller: Caller, case_ids: set[uuid.UUID]) -> list[uuid.UUID]:
+    if not case_ids:
+        return []
+    found = []
+    ids = list(case_ids)
+    for start in range(0, len(ids), 900):
+        found += session.scalars(select(Case.id).where(Case.id.in_(ids[start:start + 900]),
+                                                       scope_condition(caller))).all()
+    return found
+
+
+def _conflicts(session: Session, caller: Caller, ids: set[uuid.UUID] | None) -> list[dict]:
+    statement = select(sync_rows.CONFLICTS).where(conflicts_condition(caller))
+    if ids is not None:
+        if not ids:
+            return []
+        statement = statement.where(SyncConflict.id.in_(list(ids)))
+    else:
+        statement = statement.where(SyncConflict.resolved_at.is_(None))
+    return [sync_rows.row_to_json(sync_rows.CONFLICTS, row._mapping) for row in session.execute(statement)]
+
+
+def _full_page(session: Session, caller: Caller, after_id: str | None, full_cursor: int | None,
+               refresh_ids: set[uuid.UUID]) -> dict:
+    first = after_id is None
+    if full_cursor is None:
+        full_cursor = last_change(session)  # read before any case: what commits later comes again
+    statement = select(Case.id).where(scope_condition(caller)).order_by(Case.id).limit(PAGE_CASES)
+    if after_id:
+        statement = statement.where(Case.id > uuid.UUID(after_id))
+    ids = session.scalars(statement).all()
+    snaps = snapshots(session, ids)
+    more = len(ids) == PAGE_CASES
+    users = users_json(session, caller) if first else users_json(session, caller, _referenced_users(snaps))
+    return {"mode": "full", "cursor": full_cursor, "full_cursor": full_cursor, "more": more,
+            "after_id": str(ids[-1]) if ids else after_id, "cases": snaps, "gone": [], "users": users,
+            "criteria_sets": sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id",
+                                            session.scalars(select(sync_rows.CRITERIA_SETS.c.id)).all())
+            if first else [],
+            "conflicts": _conflicts(session, caller, None) if first else []}

@@ -1,0 +1,262 @@
+"""Applying a laptop's pushed changes on the central store (issue 9, design 4).
+
+A push is a batch of outbox rows of one device, in its sequence order, handled in one transaction:
+
+1. Idempotence: a (device, seq) the server has answered before gets that first answer again, and nothing is done.
+   The next new number must follow the last one applied (`sync_devices.last_seq`); a batch that starts past a
+   gap (batches reordered) stops there, applied up to the gap, and says which number it expects.
+2. The change must be the signed-in user's own (a shared laptop's other users push their own changes).
+3. The base: the case version the laptop made the change on. When the laptop made it on top of one of its own
+   changes not yet confirmed (`base_mutation_id`), the server version that change produced is the base (or, when
+   that change became a conflict, the version it was judged on, and this one is judged as stale).
+4. Fresh (the case is still at the base): the intent is done again through the same service function
+   (app.services.intents.IntentSpec.replay), so authority, the state machine and the clocks decide again. Stale:
+   the intent's `commutes` rule looks at the events since the base; a change that commutes is done again the same
+   way (a merge); one that does not is a conflict. A change the rules refuse is a conflict too (kind 'refused').
+   Never last-writer-wins: a conflict keeps both versions (sync_conflicts) for a person to resolve.
+5. The instant the event carries is the laptop's (events keep device time), unless its clock is flagged as more
+   than 5 minutes off: then the laptop's time corrected by the measured offset. Never later than the server
+   received it. sync_mutations keeps the device time, the instant used and the receive time.
+
+The transaction takes the central store's audit chain head first (every write appends to that chain), so
+pushes queue on one lock in one order and never deadlock each other; each case is read FOR UPDATE.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.server import leases
+from app.server.accounts import SKEW_LIMIT, Caller
+from app.services import audit
+from app.services.cases import ActionRefused, InvalidInput, NotFound
+from app.services.criteria import InvalidInput as CriteriaInput
+from app.services.intents import INTENTS, Call, load_all
+from app.store.models import AuditChainHead, AuditRecord, Case, SyncConflict, SyncMutation, User, utcnow
+
+MAX_BATCH = 1000
+REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError)
+
+
+@dataclass
+class Mutation:
+    mutation_id: uuid.UUID
+    seq: int
+    case_id: uuid.UUID | None
+    tar: str | None
+    base_version: int | None
+    base_mutation_id: uuid.UUID | None
+    after_version: int | None
+    intent: str
+    payload: dict
+    actor: str
+    created_at: datetime
+    mine: dict | None
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Mutation":
+        def uid(key):
+            return uuid.UUID(data[key]) if data.get(key) else None
+
+        return cls(uid("mutation_id"), int(data["seq"]), uid("case_id"), data.get("tar"), data.get("base_version"),
+                   uid("base_mutation_id"), data.get("after_version"), data["intent"], data.get("payload") or {},
+                   data["actor"], datetime.fromisoformat(data["created_at"]), data.get("mine"))
+
+
+def lock_server_chain(session: Session) -> None:
+    """Take the central store's own audit chain head (made on first use) before anything else."""
+    device = audit.device_id(session)
+    session.execute(select(AuditChainHead.device_id).where(AuditChainHead.device_id == device).with_for_update())
+
+
+def push(session: Session, caller: Caller, mutations: list[dict], *, received_at: datetime | None = None) -> dict:
+    """Apply a batch in the caller's transaction; the answer lists each change's outcome."""
+    load_all()
+    received_at = received_at or utcnow()
+    if len(mutations) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} changes per push")
+    lock_server_chain(session)
+    device = caller.device
+    results, stopped = [], None
+    batch = sorted(mutations, key=lambda m: int(m["seq"]))
+    answered = {row.seq: row for row in session.scalars(select(SyncMutation).where(
+        SyncMutation.device_id == device.device_id,
+        SyncMutation.seq.in_([int(m["seq"]) for m in batch])))} if batch else {}
+    for data in batch:
+        mutation = Mutation.from_json(data)
+        earlier = answered.get(mutation.seq)
+        if earlier is not None:
+            if earlier.mutation_id != mutation.mutation_id:
+                stopped = {"code": "sequence-reused", "expected_seq": device.last_seq + 1, "message": (
+                    f"change number {mutation.seq} of this laptop was already used by another change; the outbox "
+                    "of this laptop does not match what the server received. Ask the administrator.")}
+                break
+            results.append({**earlier.answer, "duplicate": True})
+            continue
+        if mutation.seq != device.last_seq + 1:
+            stopped = {"code": "gap", "expected_seq": device.last_seq + 1,
+                       "message": f"the server expects change number {device.last_seq + 1} first"}
+            break
+        if mutation.actor != caller.username and not (mutation.actor == "system" and mutation.intent == "receive"):
+            stopped = {"code": "other-user", "expected_seq": mutation.seq, "message": (
+                f"changes made by {mutation.actor} on this laptop wait until {mutation.actor} signs in and syncs")}
+            break
+        results.append(_apply(session, caller, mutation, received_at))
+        device.last_seq = mutation.seq
+    return {"results": results, "stopped": stopped, "last_seq": device.last_seq}
+
+
+def _applied_time(caller: Caller, device_time: datetime, received_at: datetime) -> datetime:
+    offset = caller.device.clock_offset_seconds or 0
+    at = device_time
+    if caller.device.skew_flagged_at is not None and abs(timedelta(seconds=offset)) > SKEW_LIMIT:
+        at = device_time + timedelta(seconds=offset)
+    return min(at, received_at)
+
+
+def _base(session: Session, caller: Caller, mutation: Mutation) -> tuple[int | None, list[list[int]]]:
+    """(the server version the change was made on, version ranges of events the laptop had not seen when it
+    made the change although the version says so).
+
+    A change made on top of this laptop's own unconfirmed change (`base_mutation_id`) was made on the version that
+    change produced; but when that change was merged over other people's events, or became a conflict, the laptop
+    never saw those events, nor (for a conflict) was its own change applied: those ranges are judged again."""
+    if mutation.base_mutation_id is None:
+        return mutation.base_version, []
+    earlier = session.scalar(select(SyncMutation).where(SyncMutation.mutation_id == mutation.base_mutation_id))
+    if earlier is None:
+        return mutation.base_version, [[0, mutation.base_version or 0]]
+    unseen = list(earlier.answer.get("unseen") or [])
+    if earlier.outcome in ("applied", "merged"):
+        return earlier.server_after, unseen
+    return earlier.server_base, unseen
+
+
+def events_since(session: Session, case_id: uuid.UUID, version: int,
+                 ranges: list[list[int]] = ()) -> list[tuple[str, dict]]:
+    """The central store's events on a case after `version` and within `ranges` ((from, to]: versions), as
+    (kind, payload), from its own audit chain (each event's record holds the version it made)."""
+    own = audit.device_id(session)
+    bodies = session.scalars(select(AuditRecord.body).where(
+        AuditRecord.case_id == case_id, AuditRecord.device_id == own, AuditRecord.action.in_(("create", "change")))
+        .order_by(AuditRecord.seq))
+    since = []
+    for body in bodies:
+        content = json.loads(body)
+        event = content.get("event")
+        made = content.get("version") or 0
+        if event and (made > version or any(low < made <= high for low, high in ranges)):
+            since.append((event["kind"], event.get("payload") or {}))
+    return since
+
+
+def _case_view(session: Session, case: Case | None) -> dict | None:
+    if case is None:
+        return None
+    assignee = session.scalar(select(User.username).where(User.id == case.assignee_id)) if case.assignee_id else None
+    return {"version": case.version, "status": case.status, "outcome": case.outcome, "assignee": assignee,
+            "decided_at": case.decided_at.isoformat() if case.decided_at else None}
+
+
+def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: datetime) -> dict:
+    spec = INTENTS.get(mutation.intent)
+    at = _applied_time(caller, mutation.created_at, received_at)
+    case = None
+    if mutation.tar:
+        case = session.scalars(select(Case).where(Case.tar == mutation.tar).with_for_update()
+                               .execution_options(populate_existing=True)).one_or_none()
+    base, unseen = _base(session, caller, mutation)
+    server_base = case.version if case is not None else None
+    since: list[tuple[str, dict]] = []
+    reason, kind, stale = None, None, False
+    if spec is None:
+        kind, reason = "refused", (f"The server does not know the change '{mutation.intent}': it runs an older "
+                                   "version of the workstation. Ask the administrator to update the server.")
+    elif mutation.intent == "receive":
+        if case is not None:
+            kind, reason = "concurrent", f"TAR {mutation.tar} was already received on the central store."
+    elif mutation.tar is None:
+        pass  # an intent about no case: only its own rules decide
+    elif case is None:
+        kind, reason = "refused", f"TAR {mutation.tar} is not on the central store."
+    else:
+        stale = bool(unseen) or base is None or case.version != base
+        if stale:
+            since = events_since(session, case.id, base if base is not None else 0, unseen)
+            if not spec.commutes(mutation.payload, since):
+                kind = "concurrent"
+                reason = _concurrent_reason(session, mutation, case, since)
+    outcome = "conflict"
+    if kind is None:
+        nested = session.begin_nested()
+        try:
+            spec.replay(session, Call(mutation.tar, mutation.actor, mutation.payload), at=at)
+            session.flush()
+        except REFUSALS as error:
+            nested.rollback()
+            kind, reason = "refused", str(error)
+        else:
+            nested.commit()
+            outcome = "merged" if stale else "applied"
+    if mutation.tar and kind is None:
+        case = session.scalars(select(Case).where(Case.tar == mutation.tar)).one_or_none()
+        if case is not None:
+            leases.follow_holder(session, case, caller)
+    if stale and base is not None and server_base is not None and server_base > base:
+        unseen = unseen + [[base, server_base]]  # what this change was merged over, or set aside because of
+    answer = {"seq": mutation.seq, "mutation_id": str(mutation.mutation_id), "outcome": outcome,
+              "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
+    if kind is not None:
+        conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)
+        answer.update(message=reason, conflict_id=str(conflict.id), conflict_kind=kind)
+    session.add(SyncMutation(
+        device_id=caller.device.device_id, seq=mutation.seq, mutation_id=mutation.mutation_id,
+        case_id=case.id if case is not None else mutation.case_id, tar=mutation.tar, intent=mutation.intent,
+        actor=mutation.actor, client_base=mutation.base_version, client_after=mutation.after_version,
+        server_base=base if kind is None or base is not None else server_base,
+        server_after=case.version if case is not None and kind is None else None, outcome=outcome,
+        answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at))
+    return answer
+
+
+_STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined": "decided it",
+                "pended": "pended it", "referred": "referred it", "closed": "closed it", "reopened": "reopened it",
+                "notified": "recorded a notice", "extended": "extended it", "criterion-answered": "answered criteria",
+                "information-received": "recorded information received"}
+
+
+def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since) -> str:
+    what = sorted({_STATE_WORDS.get(kind, kind) for kind, _ in since})
+    view = _case_view(session, case)
+    holder = f"; it is now {view['status']}" + (f", held by {view['assignee']}" if view["assignee"] else "")
+    return (f"TAR {case.tar} changed on the central store after you worked on it offline (someone "
+            f"{', '.join(what) or 'changed it'}){holder}. Your '{mutation.intent}' was kept as a conflict for a "
+            "person to resolve.")
+
+
+def _record_conflict(session: Session, caller: Caller, mutation: Mutation, case: Case | None, kind: str,
+                     reason: str, since, at: datetime) -> SyncConflict:
+    conflict = SyncConflict(
+        id=uuid.uuid4(), mutation_id=mutation.mutation_id, device_id=caller.device.device_id, seq=mutation.seq,
+        case_id=case.id if case is not None else mutation.case_id, tar=mutation.tar,
+        team=case.team if case is not None else None, intent=mutation.intent, payload=mutation.payload,
+        actor=mutation.actor, kind=kind, reason=reason,
+        mine={"intent": mutation.intent, "payload": mutation.payload, "actor": mutation.actor,
+              "device_time": mutation.created_at.isoformat(), "base_version": mutation.base_version,
+              "case": mutation.mine},
+        theirs={"case": _case_view(session, case),
+                "since": [{"kind": k, "payload": p} for k, p in since]},
+        detected_at=utcnow())
+    session.add(conflict)
+    audit.append(session, actor=mutation.actor, actor_kind="user", action="change", what="sync-conflict",
+                 case_id=conflict.case_id, tar=mutation.tar,
+                 body={"conflict_id": str(conflict.id), "kind": kind, "intent": mutation.intent,
+                       "mutation_id": str(mutation.mutation_id), "device_id": str(caller.device.device_id),
+                       "seq": mutation.seq, "reason": reason, "device_time": mutation.created_at.isoformat(),
+                       "applied_time": at.isoformat()})
+    return conflict

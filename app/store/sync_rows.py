@@ -1,0 +1,91 @@
+"""Rows of the case store as JSON and back, column by column (the sync protocol's snapshots, issue 9).
+
+A snapshot carries a case the way the central store holds it: its row and the rows that belong to it (workflow,
+lines, diagnoses, notes, events, involvements, lease), the member and the providers. Values travel as JSON:
+UUIDs as text, instants as ISO 8601 in UTC, dates as ISO dates; everything else as it is.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import JSON, Date, Table, Uuid, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from app.store.models import (
+    CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis, Member,
+    Provider, RequestLine, SyncConflict, User, UTCDateTime,
+)
+
+# The rows of a case besides its own, each with its column pointing at the case.
+CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
+    (CaseWorkflow.__table__, "case_id"),
+    (RequestLine.__table__, "case_id"),
+    (Diagnosis.__table__, "case_id"),
+    (ClinicalNote.__table__, "case_id"),
+    (CaseEvent.__table__, "case_id"),
+    (CareInvolvement.__table__, "case_id"),
+    (CaseLease.__table__, "case_id"),
+)
+CASES = Case.__table__
+MEMBERS = Member.__table__
+PROVIDERS = Provider.__table__
+USERS = User.__table__
+CRITERIA_SETS = CriteriaSetRecord.__table__
+CONFLICTS = SyncConflict.__table__
+# What a laptop never receives of other users' accounts (it signs in only its own user offline).
+PRIVATE_USER_COLUMNS = ("password_hash", "failed_sign_ins", "locked_until", "last_sign_in_at")
+
+
+def value_to_json(column, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, Uuid):
+        return str(value)
+    if isinstance(kind, UTCDateTime) or isinstance(value, datetime):
+        if value.tzinfo is None:  # SQLite read through Core without the type: naive UTC
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(kind, Date) or isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def value_from_json(column, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, Uuid):
+        return uuid.UUID(value)
+    if isinstance(kind, UTCDateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(kind, Date):
+        return date.fromisoformat(value)
+    if isinstance(kind, JSON):
+        return value
+    return value
+
+
+def row_to_json(table: Table, row: Mapping) -> dict:
+    return {column.name: value_to_json(column, row[column.name]) for column in table.columns}
+
+
+def row_from_json(table: Table, data: Mapping) -> dict:
+    return {column.name: value_from_json(column, data[column.name]) for column in table.columns
+            if column.name in data}
+
+
+def rows(bind: Session | Connection, table: Table, column: str, ids: Iterable) -> list[dict]:
+    """Every row of `table` whose `column` is one of `ids`, as JSON."""
+    ids = list(ids)
+    if not ids:
+        return []
+    out = []
+    for start in range(0, len(ids), 900):  # SQLite's limit on bound parameters, with room to spare
+        chunk = ids[start:start + 900]
+        result = bind.execute(select(table).where(table.c[column].in_(chunk)))
+        out.extend(row_to_json(table, row._mapping) for row in result)
+    return out

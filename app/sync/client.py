@@ -1,0 +1,271 @@
+"""One sync of this laptop with the central store (issue 9): versions, push, pull. Used by `umws sync` and by the
+workstation's sync worker (app.ui.sync_ui), off the GUI thread.
+
+    sync(store)   1. hello: protocol and schema versions first (VersionMismatch: nothing is pushed);
+                  2. push the outbox in batches, oldest first, with this device's audit records after the last one
+                     the server holds; each answered change becomes `acked` with its outcome, in one local
+                     transaction per batch (an answer lost on the way leaves the rows pending: the next push sends
+                     them again and gets the first answer back);
+                  3. pull: the first time every case of the user's queues, page by page (resumable), then the
+                     changes after the cursor; the cases whose changes were answered come again in any case.
+Every step that fails on the network raises Offline and loses nothing; `status(store)` says what waits.
+"""
+from __future__ import annotations
+
+import socket
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import func, select, update
+
+from app.server.chains import local_records
+from app.services import audit, intents
+from app.store.models import Setting, SyncConflict, SyncOutbox, utcnow
+from app.sync import apply, credentials
+from app.sync.api import Api, SignInNeeded, SyncError
+
+PUSH_BATCH = 200
+REFRESH_PAGE = 500  # cases asked for again per pull request, after their changes were answered
+KEYS = {name: f"sync.{name}" for name in ("user", "cursor", "full_cursor", "after_id", "last_sync", "last_error",
+                                           "clock", "audit_seq", "last_attempt")}
+
+
+@dataclass
+class SyncReport:
+    server: str
+    pushed: int = 0
+    applied: int = 0
+    merged: int = 0
+    conflicts: int = 0
+    duplicates: int = 0
+    pulled_cases: int = 0
+    removed: int = 0
+    skipped: list[str] = field(default_factory=list)
+    cursor: int = 0
+    stopped: str | None = None  # why the push stopped early (e.g. another user's changes)
+    clock: str | None = None  # the server's words about this laptop's clock, when it is off
+    cancelled: bool = False
+    finished_at: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _get(session, name: str) -> str | None:
+    row = session.get(Setting, KEYS[name])
+    return row.value if row else None
+
+
+def _set(session, name: str, value) -> None:
+    row = session.get(Setting, KEYS[name])
+    if value is None:
+        if row is not None:
+            session.delete(row)
+        return
+    text = str(value)[:200]
+    if row is None:
+        session.add(Setting(key=KEYS[name], value=text))
+    else:
+        row.value = text
+
+
+def server_of(store) -> str | None:
+    with store.session() as session:
+        row = session.get(Setting, intents.ENROLLED_KEY)
+        return row.value if row else None
+
+
+def _device(store) -> str:
+    with store.session() as session, session.begin():
+        return str(audit.device_id(session))
+
+
+def login(store, server: str, username: str, password: str, *, device_name: str | None = None,
+          transport=None, clock: Callable[[], datetime] | None = None) -> dict:
+    """Sign in on the server (which registers this laptop as a device), keep the token in the OS keyring, and enrol
+    this store in sync: from now on every write here keeps its intent in the outbox."""
+    device = _device(store)
+    kwargs = {"clock": clock} if clock else {}
+    with Api(server, device, transport=transport, **kwargs) as api:
+        api.hello()
+        answer = api.login(username, password, device_name or socket.gethostname())
+        credentials.save(api.url, answer["username"], answer["token"], answer["expires_at"])
+        with store.session() as session, session.begin():
+            intents.enroll(session, api.url)
+            _set(session, "user", answer["username"])
+            _set(session, "audit_seq", answer.get("audit_seq") or 0)
+    return answer
+
+
+def logout(store) -> None:
+    server = server_of(store)
+    with store.session() as session:
+        user = _get(session, "user")
+    if server and user:
+        credentials.forget(server, user)
+
+
+def _api(store, server: str | None, transport, clock) -> tuple[Api, str]:
+    enrolled = server_of(store)
+    server = server or enrolled
+    if not server:
+        raise SignInNeeded("This laptop is not signed in to a sync server yet: run 'umws login --server URL --user "
+                           "NAME' (or Sync > Sign in to server…).")
+    with store.session() as session:
+        user = _get(session, "user")
+    token = credentials.load(server, user) if user else None
+    if token is None:
+        raise SignInNeeded(f"Sign in to {server} first (umws login --server {server} --user NAME): the sign-in "
+                           "has expired or was never made on this laptop. Your changes wait here.")
+    kwargs = {"clock": clock} if clock else {}
+    return Api(server, _device(store), token=token, transport=transport, **kwargs), user
+
+
+def sync(store, *, server: str | None = None, transport=None, clock: Callable[[], datetime] | None = None,
+         progress: Callable[[int, int], None] | None = None,
+         cancelled: Callable[[], bool] | None = None) -> SyncReport:
+    """Push the outbox and pull the user's queues (see the module docstring). SyncError subclasses say why not."""
+    api, user = _api(store, server, transport, clock)
+    report = SyncReport(api.url)
+    cancelled = cancelled or (lambda: False)
+    progress = progress or (lambda done, total: None)
+    try:
+        with store.session() as session, session.begin():
+            _set(session, "last_attempt", utcnow().isoformat())
+        api.hello()
+        _push(store, api, report, progress, cancelled)
+        if not report.cancelled:
+            _pull(store, api, user, report, progress, cancelled)
+        if not report.cancelled and not report.stopped:
+            _push(store, api, report, progress, cancelled)  # the audit records the pull wrote
+    except SyncError as error:
+        with store.session() as session, session.begin():
+            _set(session, "last_error", str(error))
+        raise
+    finally:
+        api.close()
+    with store.session() as session, session.begin():
+        if not report.cancelled:
+            report.finished_at = utcnow().isoformat()
+            _set(session, "last_sync", report.finished_at)
+        _set(session, "last_error", report.stopped)
+        _set(session, "clock", report.clock)
+    return report
+
+
+def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:
+    with store.session() as session:
+        total = intents.pending_count(session)
+    while True:
+        if cancelled():
+            report.cancelled = True
+            return
+        with store.session() as session:
+            rows = intents.pending(session, PUSH_BATCH)
+            audit_seq = int(_get(session, "audit_seq") or 0)
+            device = audit.device_id(session)
+            records = local_records(session, device, audit_seq)
+            batch = [_mutation_json(row) for row in rows]
+        if not batch and not records:
+            return
+        answer = api.push(batch, records)
+        _note_clock(report, answer)
+        with store.session() as session, session.begin():
+            _set(session, "audit_seq", answer.get("audit_seq", audit_seq))
+            for result in answer.get("results") or []:
+                session.execute(update(SyncOutbox).where(SyncOutbox.device_id == device,
+                                                         SyncOutbox.seq == result["seq"],
+                                                         SyncOutbox.state == "pending")
+                                .values(state="acked", outcome=result["outcome"], message=result.get("message"),
+                                        acked_at=utcnow()))
+                report.pushed += 1
+                if result.get("duplicate"):
+                    report.duplicates += 1
+                key = {"applied": "applied", "merged": "merged", "conflict": "conflicts"}[result["outcome"]]
+                setattr(report, key, getattr(report, key) + 1)
+        progress(report.pushed, total)
+        stopped = answer.get("stopped")
+        if stopped:
+            report.stopped = stopped.get("message")
+            return
+        if not batch and answer.get("audit_seq", audit_seq) == audit_seq:
+            return
+
+
+def _mutation_json(row: SyncOutbox) -> dict:
+    return {"mutation_id": str(row.mutation_id), "seq": row.seq, "case_id": str(row.case_id) if row.case_id else None,
+            "tar": row.tar, "base_version": row.base_version,
+            "base_mutation_id": str(row.base_mutation_id) if row.base_mutation_id else None,
+            "after_version": row.after_version, "intent": row.intent, "payload": row.payload, "actor": row.actor,
+            "created_at": row.created_at.astimezone(timezone.utc).isoformat(), "mine": row.mine}
+
+
+def _note_clock(report: SyncReport, answer: dict) -> None:
+    clock = answer.get("clock")
+    if clock:
+        report.clock = clock.get("message")
+
+
+def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -> None:
+    with store.session() as session:
+        refresh = sorted({str(case_id) for case_id in session.scalars(
+            select(SyncOutbox.case_id).where(SyncOutbox.state == "acked", SyncOutbox.case_id.is_not(None)))})
+    pages = 0
+    while True:
+        if cancelled():
+            report.cancelled = True
+            return
+        with store.session() as session:
+            stored = _get(session, "cursor")
+            cursor = int(stored) if stored is not None else None
+            full_cursor = _get(session, "full_cursor")
+            after_id = _get(session, "after_id")
+        asked, refresh = refresh[:REFRESH_PAGE], refresh[REFRESH_PAGE:]
+        page = api.pull(cursor, after_id=after_id, full_cursor=int(full_cursor) if full_cursor else None,
+                        refresh=asked)
+        _note_clock(report, page)
+        if page["mode"] == "full":
+            refresh = []  # a first pull brings every case anyway
+        with store.session() as session, session.begin():
+            applied = apply.apply_page(session, page, user)
+            if page["mode"] == "full":
+                if page["more"]:
+                    _set(session, "full_cursor", page["full_cursor"])
+                    _set(session, "after_id", page["after_id"])
+                else:
+                    _set(session, "cursor", page["cursor"])
+                    _set(session, "full_cursor", None)
+                    _set(session, "after_id", None)
+            else:
+                _set(session, "cursor", page["cursor"])
+        report.pulled_cases += applied.cases
+        report.removed += applied.removed
+        report.skipped += applied.skipped
+        pages += 1
+        progress(pages, pages + (1 if page["more"] else 0))
+        if not page["more"] and not refresh:
+            with store.session() as session:
+                report.cursor = int(_get(session, "cursor") or 0)
+            return
+
+
+def status(store) -> dict:
+    """What `umws sync status --json` and the status bar show: pending changes, last sync, open conflicts, server."""
+    with store.session() as session:
+        server_row = session.get(Setting, intents.ENROLLED_KEY)
+        pending = intents.pending_count(session)
+        conflicts = session.scalar(select(func.count()).select_from(SyncConflict)
+                                   .where(SyncConflict.resolved_at.is_(None))) or 0
+        values = {name: _get(session, name) for name in KEYS}
+    last_sync = values["last_sync"]
+    return {"server": server_row.value if server_row else None, "user": values["user"], "pending": pending,
+            "last_sync": last_sync, "conflicts": conflicts, "last_error": values["last_error"],
+            "clock": values["clock"], "cursor": int(values["cursor"] or 0),
+            "last_attempt": values["last_attempt"]}
+
+
+def seconds_since(instant: str | None, now: datetime | None = None) -> float | None:
+    if not instant:
+        return None
+    return ((now or datetime.now(timezone.utc)) - datetime.fromisoformat(instant)).total_seconds()
