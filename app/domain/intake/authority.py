@@ -26,7 +26,7 @@ def may_enter_request(role: str, category: str | None = None) -> Refusal | None:
         return None
     who = tuple(r for r in ROLES if r in INTAKE_ROLES or (r in MEDICATION_INTAKE_ROLES and category in
                                                            (None, "medication")))
-    names = ", ".join(role_label(r) for r in who)
+    names = ", ".join(role_label(r) + (" (medication TARs)" if r in MEDICATION_INTAKE_ROLES else "") for r in who)
     if role in MEDICATION_INTAKE_ROLES:
         return Refusal(f"{_a(role_label(role))} enters medication TARs only. Who may enter this request: {names}.",
                        who)
