@@ -147,11 +147,12 @@ def save_with_documents(store, draft: IntakeDraft, username: str, items: Sequenc
             saved = intake.save_request(session, draft, username, resolution=resolution, target=target,
                                         documents=documents, processed_dir=processed)
             for document, destination in zip(documents, saved.documents):
-                _move(document.path, Path(destination))
                 moved.append((document.path, Path(destination)))
+                _move(document.path, Path(destination))
     except BaseException:
         for source, destination in reversed(moved):  # the case was not saved: the documents go back
-            _move(destination, source)
+            if destination.exists() and not source.exists():
+                _move(destination, source)
         raise
     return saved
 
