@@ -477,40 +477,125 @@ def import_requests(session: Session, drafts: Sequence[IntakeDraft], username: s
         raise UnreadableRequest(file, problems)
     seen: set[str] = set()
     fresh = []
+    imported = _imported_keys(session, [d.source_key for d in drafts if d.source_key])
     for draft in drafts:
-        previous = already_imported(session, draft.source_key) if draft.source_key not in seen else None
         if draft.source_key in seen:
             report.duplicates.append({"tar": None, "source": draft.source, "request_id": draft.external_id or None,
                                       "why": "the same request appears earlier in the file"})
-        elif previous is not None:
-            report.duplicates.append({"tar": previous.tar, "source": draft.source,
-                                      "request_id": draft.external_id or None,
-                                      "why": f"imported before ({previous.disposition} TAR {previous.tar})"})
+        elif draft.source_key in imported:
+            tar, disposition = imported[draft.source_key]
+            report.duplicates.append({"tar": tar, "source": draft.source, "request_id": draft.external_id or None,
+                                      "why": f"imported before ({disposition} TAR {tar})"})
         else:
             fresh.append(draft)
         seen.add(draft.source_key)
-    tars = iter(next_tars(session, len(fresh))) if fresh else iter(())
-    for number, draft in enumerate(fresh, start=1):
-        existing = find_member(session, draft.member.cin, draft.member.plan_member_id)
-        candidates = duplicate_candidates(session, existing.id if existing else None, draft)
-        if candidates:
-            saved = save_request(session, draft, username, resolution="merge", target=candidates[0].tar, at=at,
-                                 actor=actor)
-            report.duplicates.append({"tar": saved.tar, "source": draft.source,
-                                      "request_id": draft.external_id or None,
+    _create_or_merge(session, fresh, actor, report, at, progress)
+    return report
+
+
+def _chunks(values: list, size: int = 400):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _imported_keys(session: Session, keys: list[str]) -> dict[str, tuple[str, str]]:
+    found = {}
+    for chunk in _chunks(sorted(set(keys))):
+        for key, tar, disposition in session.execute(
+                select(IntakeSource.source_key, Case.tar, IntakeSource.disposition)
+                .join(Case, Case.id == IntakeSource.case_id).where(IntakeSource.source_key.in_(chunk))):
+            found[key] = (tar, disposition)
+    return found
+
+
+def _identity(part) -> str:
+    return f"cin:{part.cin.strip().upper()}" if part.cin.strip() else f"pid:{part.plan_member_id.strip()}"
+
+
+def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: User, report: ImportReport,
+                     at: datetime, progress: Callable[[int, int], None] | None) -> None:
+    """The batch path: members, providers and open cases read once for the whole file; new cases written by
+    app.services.intake_batch in multi-row inserts; a request overlapping an open case of its member (in the store
+    or earlier in the file) is merged into it through `save_request`."""
+    from app.services.intake_batch import Prepared, create_cases
+
+    if not drafts:
+        return
+    with session.no_autoflush:
+        cins = sorted({d.member.cin.strip().upper() for d in drafts if d.member.cin.strip()})
+        plan_ids = sorted({d.member.plan_member_id.strip() for d in drafts if d.member.plan_member_id.strip()})
+        members: dict[str, Member] = {}
+        for chunk in _chunks(cins):
+            members.update((f"cin:{m.cin}", m) for m in session.scalars(select(Member).where(Member.cin.in_(chunk))))
+        for chunk in _chunks(plan_ids):
+            members.update((f"pid:{m.plan_member_id}", m)
+                           for m in session.scalars(select(Member).where(Member.plan_member_id.in_(chunk))))
+        npis = sorted({n for d in drafts for n in (_storable_npi(d.requesting.npi),
+                                                   _storable_npi(d.servicing.npi) if d.servicing else None) if n})
+        providers: dict[str, Provider] = {}
+        for chunk in _chunks(npis):
+            providers.update((p.npi, p) for p in session.scalars(select(Provider).where(Provider.npi.in_(chunk))))
+        spans: dict[uuid.UUID, list[tuple[str, Span]]] = {}
+        member_ids = sorted({m.id for m in members.values()}, key=str)
+        for chunk in _chunks(member_ids):
+            for member_id, tar, code, start, end in session.execute(
+                    select(Case.member_id, Case.tar, RequestLine.code, RequestLine.from_date, RequestLine.to_date)
+                    .join(RequestLine, RequestLine.case_id == Case.id)
+                    .where(Case.member_id.in_(chunk), literal_column(OPEN_CASE_SQL))):
+                spans.setdefault(member_id, []).append((tar, Span.of(code, start, end)))
+    tars = iter(next_tars(session, len(drafts)))
+    pending: list[Prepared] = []
+    pending_tars: set[str] = set()
+
+    def provider_for(npi: str, name: str) -> Provider:
+        stored = _storable_npi(npi)
+        key = stored or f"name:{name.strip()[:120]}"
+        if key not in providers:
+            providers[key] = _provider(session, npi, name)
+        return providers[key]
+
+    for number, draft in enumerate(drafts, start=1):
+        identity = _identity(draft.member)
+        member = members.get(identity)
+        overlap = None
+        if member is not None:
+            new = _spans(draft)
+            overlap = next((tar for tar, span in spans.get(member.id, []) if any(a.overlaps(span) for a in new)),
+                           None)
+        if overlap is not None:
+            if overlap in pending_tars:  # a case made earlier in this file: write the batch so far first
+                create_cases(session, actor, pending, at=at)
+                pending, pending_tars = [], set()
+            save_request(session, draft, actor.username, resolution="merge", target=overlap, at=at, actor=actor)
+            report.duplicates.append({"tar": overlap, "source": draft.source, "request_id": draft.external_id or None,
                                       "why": "an open case of the same member for an overlapping service: the "
                                              "request was added to it"})
         else:
-            saved = save_request(session, draft, username, resolution="new", at=at, tar=next(tars), actor=actor)
-            report.created.append(saved.tar)
-            if saved.missing:
-                report.problems.append({"tar": saved.tar, "source": draft.source,
-                                        "request_id": draft.external_id or None, "missing": saved.missing})
-            if saved.flags:
-                report.flags.append({"tar": saved.tar, "flags": saved.flags})
+            if member is None:
+                member = _member(session, draft)
+                members[identity] = member
+            elif draft.member.plan_member_id.strip() and not member.plan_member_id \
+                    and not _plan_id_taken(session, draft.member):
+                member.plan_member_id = draft.member.plan_member_id.strip()
+            requesting = provider_for(draft.requesting.npi, draft.requesting.name)
+            servicing = None
+            if draft.servicing is not None and (draft.servicing.npi.strip() or draft.servicing.name.strip()):
+                servicing = provider_for(draft.servicing.npi, draft.servicing.name)
+            assessment = assess(draft)
+            tar = next(tars)
+            pending.append(Prepared(draft, assessment, tar, member.id, member.display_name, requesting.id,
+                                    servicing.id if servicing else None))
+            pending_tars.add(tar)
+            spans.setdefault(member.id, []).extend((tar, span) for span in _spans(draft))
+            report.created.append(tar)
+            if assessment.missing:
+                report.problems.append({"tar": tar, "source": draft.source, "request_id": draft.external_id or None,
+                                        "missing": assessment.missing})
+            if assessment.flags:
+                report.flags.append({"tar": tar, "flags": assessment.flags})
         if progress:
-            progress(number, len(fresh))
-    return report
+            progress(number, len(drafts))
+    create_cases(session, actor, pending, at=at)
 
 
 def import_file(store, path: Path, username: str, *, received_at: datetime | None = None,

@@ -122,7 +122,7 @@ def test_one_bad_row_means_nothing_is_imported(intake_store, tmp_path):
     assert counts(intake_store) == before
 
 
-def test_a_failure_while_saving_rolls_the_whole_batch_back(intake_store, tmp_path):
+def test_a_failure_while_saving_rolls_the_whole_batch_back(intake_store, tmp_path, monkeypatch):
     """A row that passes the file checks but is refused by the service (a receipt in the future) stops the batch
     before anything is written, and a store error half-way rolls back what was saved."""
     data = rows(5)
@@ -136,21 +136,21 @@ def test_a_failure_while_saving_rolls_the_whole_batch_back(intake_store, tmp_pat
     data[4]["received_at"] = "2026-11-20T09:00"
     data[4]["member_cin"] = data[0]["member_cin"]  # same member, same code and dates as request 1: merged
     path.write_bytes(csv_bytes(data))
-    original = intake.save_request
+    from app.services import intake_batch
+
+    original = intake_batch._insert
     calls = []
 
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
+    def failing(session, model, rows):
+        calls.append(model)
+        if len(calls) == 4:  # cases, lines and diagnoses written: then the store fails
             raise RuntimeError("disk full")
-        return original(*args, **kwargs)
+        return original(session, model, rows)
 
-    intake.save_request = failing
-    try:
-        with pytest.raises(RuntimeError):
-            intake.import_file(intake_store, path, "coord.jones")
-    finally:
-        intake.save_request = original
+    monkeypatch.setattr(intake_batch, "_insert", failing)
+    with pytest.raises(RuntimeError):
+        intake.import_file(intake_store, path, "coord.jones")
+    assert len(calls) == 4
     assert counts(intake_store) == before
 
 
