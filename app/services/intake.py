@@ -85,8 +85,11 @@ class DuplicateCandidate:
     overlaps: tuple[str, ...]  # 'line 1 97110 overlaps 97110 11/02–11/30'
 
     def describe(self) -> str:
-        return (f"TAR {self.tar} ({self.status}, received {format_instant(self.received_at, year=True)}): "
-                f"{self.service_summary}; " + "; ".join(self.overlaps))
+        from app.domain.case_states import state_label
+
+        return (f"TAR {self.tar} · {state_label(self.status)} · received "
+                f"{format_instant(self.received_at, year=True)}\n{self.service_summary}\n"
+                + "; ".join(self.overlaps))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from PySide6.QtCore import QDateTime, QFileSystemWatcher, QSettings, Qt, QTimer,
 from PySide6.QtGui import QAction, QImageReader, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+    QGridLayout,
     QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
     QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
@@ -98,12 +99,15 @@ class DocumentViewer(QStackedWidget):
         self.pdf_document = None
         self.image_area = QScrollArea()
         self.image_area.setWidgetResizable(True)
-        self.image_label = QLabel()
-        self.image_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        self.image_area.setWidget(self.image_label)
-        self.image_area.setAccessibleName("Document page")
+        self.image_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.image_pages = QWidget()
+        self.image_layout = QVBoxLayout(self.image_pages)
+        self.image_layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.image_area.setWidget(self.image_pages)
+        self.image_area.setAccessibleName("Document pages")
         self.addWidget(self.image_area)
         self.pages: list[QPixmap] = []
+        self.page_labels: list[QLabel] = []
         self.shown: Path | None = None
 
     def _pdf(self):
@@ -148,14 +152,27 @@ class DocumentViewer(QStackedWidget):
         if not self.pages:
             self.setCurrentWidget(self.empty)
             return f"{item.name} cannot be opened as a TIFF image; ask the sender to fax it again."
-        self.show_page(0)
+        for label in self.page_labels:
+            label.deleteLater()
+        self.page_labels = []
+        for number, _ in enumerate(self.pages, start=1):
+            label = QLabel()
+            label.setAccessibleName(f"Page {number} of {len(self.pages)}")
+            self.image_layout.addWidget(label)
+            self.page_labels.append(label)
         self.setCurrentWidget(self.image_area)
+        self.scale_pages()
         return None
 
-    def show_page(self, number: int) -> None:
-        if 0 <= number < len(self.pages):
-            width = max(400, self.image_area.viewport().width() - 20)
-            self.image_label.setPixmap(self.pages[number].scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+    def scale_pages(self) -> None:
+        width = max(300, self.image_area.viewport().width() - 24)
+        for pixmap, label in zip(self.pages, self.page_labels):
+            label.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.page_labels:
+            self.scale_pages()
 
 
 class DuplicateDialog(QDialog):
@@ -174,6 +191,7 @@ class DuplicateDialog(QDialog):
         layout.addWidget(text)
         self.list = QListWidget()
         self.list.setAccessibleName("Open cases that overlap")
+        self.list.setWordWrap(True)
         for candidate in candidates:
             item = QListWidgetItem(candidate.describe())
             item.setData(Qt.ItemDataRole.UserRole, candidate.tar)
@@ -207,7 +225,7 @@ class IntakeForm(QWidget):
         super().__init__(parent)
         self.store = store
         self.setAccessibleName("Intake form")
-        layout = QVBoxLayout(self)
+        grid = QGridLayout(self)
 
         # --- member
         member_box = QGroupBox("&Member")
@@ -237,7 +255,6 @@ class IntakeForm(QWidget):
         member.addRow("&Birth date:", self.birth_date)
         member.addRow("Sex:", self.sex)
         _buddies(member)
-        layout.addWidget(member_box)
 
         # --- providers
         provider_box = QGroupBox("&Providers")
@@ -245,21 +262,24 @@ class IntakeForm(QWidget):
         self.requesting_npi = QLineEdit(); self.requesting_npi.setAccessibleName("Requesting provider NPI")
         self.requesting_npi.setMaxLength(10)
         self.requesting_check = QLabel(); self.requesting_check.setAccessibleName("Requesting NPI check")
+        self.requesting_check.hide()
         self.requesting_name = QLineEdit(); self.requesting_name.setAccessibleName("Requesting provider name")
         self.servicing_npi = QLineEdit(); self.servicing_npi.setAccessibleName("Servicing provider NPI")
         self.servicing_npi.setMaxLength(10)
         self.servicing_check = QLabel(); self.servicing_check.setAccessibleName("Servicing NPI check")
+        self.servicing_check.hide()
         self.servicing_name = QLineEdit(); self.servicing_name.setAccessibleName("Servicing provider name")
         self.network = QComboBox(); self.network.setAccessibleName("Network status")
         for key, label in NETWORK_STATUSES.items():
             self.network.addItem(label, key)
-        providers.addRow("&Requesting NPI:", _with(self.requesting_npi, self.requesting_check))
+        providers.addRow("&Requesting NPI:", self.requesting_npi)
+        providers.addRow("", self.requesting_check)
         providers.addRow("Requesting name:", self.requesting_name)
-        providers.addRow("Ser&vicing NPI:", _with(self.servicing_npi, self.servicing_check))
+        providers.addRow("Ser&vicing NPI:", self.servicing_npi)
+        providers.addRow("", self.servicing_check)
         providers.addRow("Servicing name:", self.servicing_name)
         providers.addRow("Network:", self.network)
         _buddies(providers)
-        layout.addWidget(provider_box)
 
         # --- the request
         request_box = QGroupBox("Re&quest")
@@ -289,7 +309,6 @@ class IntakeForm(QWidget):
         request.addRow("Length of stay (days):", self.los)
         request.addRow("Proposed date:", self.proposed)
         _buddies(request)
-        layout.addWidget(request_box)
 
         # --- lines and diagnoses
         lines_box = QGroupBox("Requested services (CPT/HCPCS)")
@@ -320,7 +339,6 @@ class IntakeForm(QWidget):
         dx.addRow("", self.diagnoses_check)
         _buddies(dx)
         lines_layout.addLayout(dx)
-        layout.addWidget(lines_box)
 
         # --- clinical and post-service dates
         clinical_box = QGroupBox("Clinical information")
@@ -328,7 +346,7 @@ class IntakeForm(QWidget):
         self.notes = QPlainTextEdit(); self.notes.setAccessibleName("Clinical notes")
         self.notes.setPlaceholderText("Clinical indications, pertinent history, treatment tried")
         self.notes.setTabChangesFocus(True)
-        self.notes.setMaximumHeight(90)
+        self.notes.setMaximumHeight(70)
         self.attach = QCheckBox("Attach the document shown"); self.attach.setChecked(True)
         self.attach.setAccessibleName("Attach the document shown")
         self.denial_date = DateField("Primary insurer denial date")
@@ -338,8 +356,19 @@ class IntakeForm(QWidget):
         clinical.addRow("Primary insurer denial:", self.denial_date)
         clinical.addRow("Retro eligibility:", self.retro_date)
         _buddies(clinical)
-        layout.addWidget(clinical_box)
-        layout.addStretch(1)
+        # Two columns, so that a 14-inch screen shows the whole request beside the document.
+        left = QVBoxLayout()
+        left.addWidget(member_box)
+        left.addWidget(provider_box)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(request_box)
+        right.addWidget(clinical_box)
+        right.addStretch(1)
+        grid.addLayout(left, 0, 0)
+        grid.addLayout(right, 0, 1)
+        grid.addWidget(lines_box, 1, 0, 1, 2)
+        grid.setRowStretch(2, 1)
 
         self.member_search.returnPressed.connect(self.find_members)
         self.member_results.itemActivated.connect(self.pick_member)
@@ -431,6 +460,7 @@ class IntakeForm(QWidget):
 
     def _npi_changed(self, text: str, label: QLabel, name: QLineEdit) -> None:
         text = text.strip()
+        label.setVisible(bool(text))
         if not text:
             label.setText("")
             return
@@ -519,16 +549,6 @@ def _combo(name: str, choices: dict[str, str], current: str | None = None) -> QC
     return combo
 
 
-def _with(field: QWidget, label: QLabel) -> QWidget:
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.addWidget(field, 1)
-    row.addWidget(label)
-    box.setFocusProxy(field)
-    return box
-
-
 def _buddies(form: QFormLayout) -> None:
     """Each row's label is the buddy of its field, so its &-mnemonic (Alt+letter) moves there."""
     for row in range(form.rowCount()):
@@ -613,7 +633,7 @@ class IntakeWindow(QDialog):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left_splitter)
         self.splitter.addWidget(right)
-        self.splitter.setSizes([560, 640])
+        self.splitter.setSizes([470, 890])
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
@@ -630,6 +650,7 @@ class IntakeWindow(QDialog):
         self.close_button.clicked.connect(self.close)
         self.inbox_list.currentRowChanged.connect(self._inbox_row)
         form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTabOrder(self.inbox_list, self.folder_button)
         self.setTabOrder(self.folder_button, self.form.member_search)
         self.form._tab_order()  # moving the form's first field moved the rest: lay the chain again

@@ -29,12 +29,19 @@ def fax_pdf(path: Path, pages: int = 2, arrived: datetime | None = None) -> Path
 
 
 def fax_tiff(path: Path, pages: int = 3, arrived: datetime | None = None) -> Path:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
+    font = ImageFont.load_default(size=26)
     frames = []
     for page in range(pages):
         image = Image.new("1", (850, 1100), 1)
-        ImageDraw.Draw(image).text((60, 60), f"Faxed request, page {page + 1}", fill=0)
+        draw = ImageDraw.Draw(image)
+        draw.text((60, 60), "TREATMENT AUTHORIZATION REQUEST (synthetic fax)", fill=0, font=font)
+        for n, text in enumerate(("Member: Nguyen, Bao   CIN 93456789B   DOB 02/11/1958",
+                                  "Requesting: Valley Home Health   NPI 1245319599",
+                                  "Service: G0151 Home health PT visits x 8", "Diagnosis: I63.9",
+                                  f"Page {page + 1} of {pages}")):
+            draw.text((60, 140 + 44 * n), text, fill=0, font=font)
         frames.append(image)
     frames[0].save(path, format="TIFF", save_all=True, append_images=frames[1:], compression="group4")
     return _arrived(path, arrived)
