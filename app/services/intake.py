@@ -184,12 +184,17 @@ def _member(session: Session, draft: IntakeDraft) -> Member:
         if part.plan_member_id.strip() and not member.plan_member_id and not _plan_id_taken(session, part):
             member.plan_member_id = part.plan_member_id.strip()
         return member
-    member = Member(id=uuid.uuid4(), cin=part.cin.strip().upper() or None,
-                    plan_member_id=part.plan_member_id.strip() or None, first_name=part.first_name.strip()[:80],
-                    last_name=part.last_name.strip()[:80] or "(not given)", birth_date=part.birth_date,
-                    sex=part.sex if part.sex in ("F", "M", "X", "U") else "U", language="en")
+    member = Member(**member_values(part))
     session.add(member)
     return member
+
+
+def member_values(part) -> dict:
+    """A new member's row from the request's demographics."""
+    return {"id": uuid.uuid4(), "cin": part.cin.strip().upper() or None,
+            "plan_member_id": part.plan_member_id.strip() or None, "first_name": part.first_name.strip()[:80],
+            "last_name": part.last_name.strip()[:80] or "(not given)", "birth_date": part.birth_date,
+            "sex": part.sex if part.sex in ("F", "M", "X", "U") else "U", "language": "en"}
 
 
 def _plan_id_taken(session: Session, part) -> bool:
@@ -549,13 +554,32 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
     tars = iter(next_tars(session, len(drafts)))
     pending: list[Prepared] = []
     pending_tars: set[str] = set()
+    new_members: list[dict] = []
+    new_providers: list[dict] = []
 
-    def provider_for(npi: str, name: str) -> Provider:
+    def provider_for(npi: str, name: str):
         stored = _storable_npi(npi)
         key = stored or f"name:{name.strip()[:120]}"
         if key not in providers:
-            providers[key] = _provider(session, npi, name)
+            if stored:  # not in the store (all NPIs of the file were looked up at once): a new one
+                row = {"id": uuid.uuid4(), "npi": stored, "name": name.strip()[:120] or f"NPI {stored}"}
+                new_providers.append(row)
+                providers[key] = _Ref(row["id"], row["name"])
+            else:
+                providers[key] = _provider(session, npi, name)
         return providers[key]
+
+    def write_pending() -> None:
+        """New members and providers first, then the cases that refer to them."""
+        from app.services.intake_batch import _insert
+
+        _insert(session, Member, new_members)
+        _insert(session, Provider, new_providers)
+        create_cases(session, actor, pending, at=at)
+        new_members.clear()
+        new_providers.clear()
+        pending.clear()
+        pending_tars.clear()
 
     for number, draft in enumerate(drafts, start=1):
         identity = _identity(draft.member)
@@ -567,15 +591,16 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
                            None)
         if overlap is not None:
             if overlap in pending_tars:  # a case made earlier in this file: write the batch so far first
-                create_cases(session, actor, pending, at=at)
-                pending, pending_tars = [], set()
+                write_pending()
             save_request(session, draft, actor.username, resolution="merge", target=overlap, at=at, actor=actor)
             report.duplicates.append({"tar": overlap, "source": draft.source, "request_id": draft.external_id or None,
                                       "why": "an open case of the same member for an overlapping service: the "
                                              "request was added to it"})
         else:
-            if member is None:
-                member = _member(session, draft)
+            if member is None:  # not in the store (every member of the file was looked up at once)
+                row = member_values(draft.member)
+                new_members.append(row)
+                member = _Ref(row["id"], f"{row['last_name']}, {row['first_name']}", row["plan_member_id"])
                 members[identity] = member
             elif draft.member.plan_member_id.strip() and not member.plan_member_id \
                     and not _plan_id_taken(session, draft.member):
@@ -598,7 +623,16 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
                 report.flags.append({"tar": tar, "flags": assessment.flags})
         if progress:
             progress(number, len(drafts))
-    create_cases(session, actor, pending, at=at)
+    write_pending()
+
+
+@dataclass
+class _Ref:
+    """A member or provider made in this batch, before its row is written."""
+
+    id: uuid.UUID
+    display_name: str
+    plan_member_id: str | None = None
 
 
 def import_file(store, path: Path, username: str, *, received_at: datetime | None = None,

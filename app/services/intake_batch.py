@@ -93,8 +93,13 @@ class _Chain:
 
 
 def _insert(session: Session, model, rows: Sequence[dict]) -> None:
+    """Core executemany on the model's table (the ORM's bulk insert runs row by row for some tables)."""
+    if not rows:
+        return
+    connection = session.connection()
+    statement = insert(model.__table__)
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(model), list(rows[start:start + CHUNK]))
+        connection.execute(statement, list(rows[start:start + CHUNK]))
 
 
 def create_cases(session: Session, actor: User, prepared: Iterable[Prepared], *, at: datetime,
