@@ -2,6 +2,7 @@
 
     umws intake import FILE --as USER [--received ISO8601] [--json]
     umws intake template --format csv
+    umws intake close-no-auth TAR --as USER [--method fax] [--json]
     umws intake auth-check CODE... [--lob medi-cal] [--pos 11] [--network in-network] [--date YYYY-MM-DD] [--json]
 
 `import` validates the whole file before anything is written (a refusal lists every problem on stderr, exit 2),
@@ -36,6 +37,15 @@ def register(sub) -> None:
     run.add_argument("--json", action="store_true", help="print one JSON object")
     add_store_option(run)
     run.set_defaults(handler=run_import)
+
+    close = actions.add_parser("close-no-auth", help="close a request flagged as needing no prior authorization, "
+                                                      "with the provider notice")
+    close.add_argument("tar", help="TAR number")
+    close.add_argument("--as", dest="actor", required=True, metavar="USER", help="a nurse, pharmacist or physician")
+    close.add_argument("--method", default="fax", help="how the provider is told (default fax)")
+    close.add_argument("--json", action="store_true", help="print one JSON object")
+    add_store_option(close)
+    close.set_defaults(handler=run_close_no_auth)
 
     template = actions.add_parser("template", help="print the header of an importable CSV file")
     template.add_argument("--format", required=True, choices=("csv",))
@@ -97,6 +107,30 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"pended    {problem['tar']}: {'; '.join(problem['missing'])}")
     for flagged in report.flags:
         print(f"flagged   {flagged['tar']}: {', '.join(flagged['flags'])}")
+    return 0
+
+
+def run_close_no_auth(args: argparse.Namespace) -> int:
+    from app.services import intake
+    from app.services.audit import AuditChainError
+    from app.services.cases import ActionRefused, InvalidInput, NotFound
+
+    store = open_store_for(args)
+    try:
+        with store.session() as session, session.begin():
+            case = intake.close_no_auth_required(session, args.tar, args.actor, method=args.method)
+            result = {"tar": case.tar, "status": case.status, "outcome": case.outcome}
+    except (NotFound, InvalidInput) as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    except (ActionRefused, AuditChainError) as error:
+        raise CliError(str(error), EXIT_REFUSED) from error
+    finally:
+        store.close()
+    if args.json:
+        print_json(result)
+    else:
+        print(f"TAR {result['tar']}: closed administratively (no prior authorization required); provider notice "
+              f"recorded ({args.method}).")
     return 0
 
 

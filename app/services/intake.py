@@ -27,11 +27,11 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.domain.intake import codes
@@ -51,7 +51,6 @@ from app.store.models import (
     OPEN_CASE_SQL, Case, ClinicalNote, IntakeDocument, IntakeRecord, IntakeSource, Member, Provider, RequestLine,
     User, utcnow,
 )
-from sqlalchemy import literal_column
 
 RESOLUTIONS = {"new": "Confirm a new case", "link": "New case, linked to the other",
                "merge": "Add to the other case (no new case)"}
@@ -684,7 +683,21 @@ def document_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def received_day(draft: IntakeDraft) -> date:
-    from app.domain.plantime import to_plan
 
-    return to_plan(draft.received_at).date()
+# ----- a request that needs no authorization ------------------------------------------------------------------
+def close_no_auth_required(session: Session, tar: str, username: str, *, method: str = "fax",
+                           at: datetime | None = None) -> Case:
+    """Close a request flagged at intake as needing no prior authorization: administratively, with the list's
+    answer as the reason, and the notice to the provider recorded (`cases.close_administratively` and
+    `cases.record_notification`, with their authority: a nurse, pharmacist or physician closes)."""
+    from app.services.cases import case_by_tar, close_administratively, record_notification
+
+    case = case_by_tar(session, tar)
+    record = session.get(IntakeRecord, case.id)
+    if record is None or "no-auth-required" not in (record.flags or "").split():
+        raise ActionRefused(f"TAR {tar} was not flagged at intake as needing no prior authorization; decide it "
+                            "or close it with 'umws case close-admin' and a reason.", kind="state")
+    answers = "; ".join(f"line {a['line_number']} {a['code']}: {a['reason']}"
+                        for a in record.assessment.get("authorization", []))
+    close_administratively(session, tar, username, reason=f"No prior authorization required ({answers})", at=at)
+    return record_notification(session, tar, username, recipient="provider", method=method, at=at)

@@ -37,7 +37,7 @@ from app.domain.intake.authority import may_enter_request
 from app.domain.intake.draft import (
     NETWORK_STATUSES, DiagnosisPart, IntakeDraft, LinePart, MemberPart, ProviderPart,
 )
-from app.domain.plantime import PLAN_TZ, format_instant
+from app.domain.plantime import format_instant
 from app.domain.vocabulary import LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.services import inbox, intake
 from app.services.cases import ActionRefused, InvalidInput, NotFound

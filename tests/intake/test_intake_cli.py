@@ -102,3 +102,28 @@ def test_case_export_fhir(store_with_users, capsys, tmp_path):
     assert code == 0 and out == "" and json.loads(target.read_text())["entry"][0]["resource"]["id"] == f"tar-{tar}"
     code, _, err = run(capsys, "case", "export", "99999999999", "--format", "fhir")
     assert code == 2 and "No case with TAR number 99999999999" in err
+
+
+def test_a_request_needing_no_authorization_is_closed_with_a_provider_notice(store_with_users, capsys, tmp_path):
+    path = tmp_path / "pa.json"
+    path.write_text(json.dumps(therapy_bundle(items=(("99213", 1, "2026-12-02", "2026-12-02"),))))
+    _, out, _ = run(capsys, "intake", "import", str(path), "--as", "coord.jones", "--json")
+    report = json.loads(out)
+    [tar] = report["created"]
+    assert report["flags"] == [{"tar": tar, "flags": ["no-auth-required"]}]
+    code, _, err = run(capsys, "intake", "close-no-auth", tar, "--as", "coord.jones")
+    assert code == 3 and "may not close a request administratively" in err
+    code, out, err = run(capsys, "intake", "close-no-auth", tar, "--as", "nurse.nguyen", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"tar": tar, "status": "notified", "outcome": "administratively-closed"}
+    _, out, _ = run(capsys, "case", "show", tar, "--json")
+    kinds = [event["kind"] for event in json.loads(out)["timeline"]]
+    assert kinds[-2:] == ["determined", "notified"]
+    determined = [e for e in json.loads(out)["timeline"] if e["kind"] == "determined"][0]
+    assert "No prior authorization required (line 1 99213: Office and outpatient visits" in \
+        determined["payload"]["reason"]
+    _, out, _ = run(capsys, "case", "export", tar, "--format", "fhir")
+    item = json.loads(out)["entry"][0]["resource"]["item"][0]
+    assert item["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "NA"
+    code, _, err = run(capsys, "intake", "close-no-auth", tar, "--as", "nurse.nguyen")
+    assert code == 3
