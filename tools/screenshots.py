@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             warned.select_row(row)
             shoot(warned, "clock-warning")
             warned.close()
+
+        from tools.intake_screenshots import shoot_intake  # issue 11: the intake window
+
+        shoot_intake(store, home, shoot)
     finally:
         store.close()
     for path in written:

@@ -119,6 +119,10 @@ def register(sub) -> None:
     involvement.add_argument("--user", default=None, metavar="USER",
                              help="the involved user (default: the acting user; others: supervisors)")
 
+    from app.cli import case_export  # umws case export TAR --format fhir (issue 11)
+
+    case_export.register(actions)
+
 
 # ----- running an action -------------------------------------------------------------------------------------
 def _result(case, short: bool) -> dict:

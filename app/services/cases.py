@@ -346,18 +346,27 @@ reassign_case = assign_case
 # ----- pend, information received, refer ---------------------------------------------------------------------
 @intent("pend")
 def pend_case(session: Session, tar: str, username: str, *, missing: str | Sequence[str], note: str = "",
-              at: datetime | None = None, expected_version: int | None = None) -> Case:
+              at: datetime | None = None, expected_version: int | None = None, at_intake: bool = False) -> Case:
     """Pend for information: record what is missing (the requester is asked for it; the letters issue renders the
-    request). No clock stops: the decision due stays where it is."""
+    request). No clock stops: the decision due stays where it is.
+
+    `at_intake` (app.services.intake): a request just received is pended for the items it lacks by whoever enters
+    requests (app.domain.intake.authority), and stays unheld in its team's queue."""
     act = _load(session, tar, username, at)
-    _authorize(act, "pend")
+    if at_intake:
+        from app.domain.intake.authority import may_enter_request
+
+        _refuse(may_enter_request(act.actor.role, act.case.service_category))
+    else:
+        _authorize(act, "pend")
     flow = _transition(act, "pended")
     _check_version(act, expected_version)
     items = [missing] if isinstance(missing, str) else list(missing)
     items = [item.strip() for item in items if item and item.strip()]
     if not items:
         raise InvalidInput("say what information is missing")
-    _take(act)
+    if not at_intake:
+        _take(act)
     event_id = uuid.uuid4()
     act.workflow_row(session).pend_event_id = event_id
     _finish(session, act, "pended", {"missing": items, "note": note.strip(), "from": act.flow.state,

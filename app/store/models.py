@@ -62,7 +62,7 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    cin: Mapped[str] = mapped_column(String(16), unique=True, comment="Medi-Cal client index number")
+    cin: Mapped[str | None] = mapped_column(String(16), unique=True, comment="Medi-Cal client index number")
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     birth_date: Mapped[date | None] = mapped_column(Date)
@@ -75,6 +75,9 @@ class Member(Base):
     postal_code: Mapped[str | None] = mapped_column(String(10))
     county: Mapped[str | None] = mapped_column(String(40))
     phone: Mapped[str | None] = mapped_column(String(20))
+    plan_member_id: Mapped[str | None] = mapped_column(String(20), comment="the plan's own member id")  # intake
+
+    __table_args__ = (Index("ux_members_plan_member_id", "plan_member_id", unique=True),)
 
     @property
     def display_name(self) -> str:
@@ -85,7 +88,7 @@ class Provider(Base):
     __tablename__ = "providers"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    npi: Mapped[str] = mapped_column(String(10), unique=True)
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     specialty: Mapped[str | None] = mapped_column(String(80))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -191,7 +194,7 @@ class RequestLine(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     line_number: Mapped[int] = mapped_column(Integer)
-    code: Mapped[str] = mapped_column(String(10), comment="CPT or HCPCS")
+    code: Mapped[str] = mapped_column(String(20), comment="CPT or HCPCS; an NDC; or X12:<service type>")
     description: Mapped[str] = mapped_column(String(200))
     units: Mapped[int] = mapped_column(Integer, default=1)
     from_date: Mapped[date | None] = mapped_column(Date)
@@ -572,3 +575,58 @@ class SyncRebase(Base):
     __tablename__ = "sync_rebase"
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+# ----- intake (issue 11, app.services.intake) -------------------------------------------------------------------
+class IntakeRecord(Base):
+    """How a case came in: channel, who entered it, the sender's id and file, the network status, and what intake
+    found (app.domain.intake.assessment: missing items, prior-authorization answers, redirections, late flag)."""
+
+    __tablename__ = "intake_records"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), comment="form, fax, csv, fhir")
+    received_by: Mapped[str | None] = mapped_column(String(40), comment="username of who entered it")
+    network_status: Mapped[str] = mapped_column(String(16), comment="in-network, out-of-network, unknown")
+    external_id: Mapped[str | None] = mapped_column(String(80), comment="the sender's own request id")
+    source: Mapped[str | None] = mapped_column(String(300), comment="file (and line) it came from")
+    primary_denial_date: Mapped[date | None] = mapped_column(Date)
+    retro_eligibility_date: Mapped[date | None] = mapped_column(Date)
+    assessment: Mapped[dict] = mapped_column(JSON, comment="missing items, authorization answers, redirections, "
+                                                           "late flag")
+    flags: Mapped[str] = mapped_column(String(200), default="", server_default="",
+                                       comment="space-separated flag ids, for filtering")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntakeSource(Base):
+    """A submission imported (a hash of its content) and the case it made or was merged into: importing the same
+    bundle or file again creates nothing."""
+
+    __tablename__ = "intake_sources"
+
+    source_key: Mapped[str] = mapped_column(String(80), primary_key=True, comment="fhir:/csv: + SHA-256 of the content")
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    disposition: Mapped[str] = mapped_column(String(12), comment="created, merged")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IntakeDocument(Base):
+    """A faxed or scanned document moved from the inbox to the processed folder and attached to a case (never
+    deleted: the file stays in the processed folder)."""
+
+    __tablename__ = "intake_documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    file_name: Mapped[str] = mapped_column(String(255), comment="name in the inbox")
+    stored_path: Mapped[str] = mapped_column(String(1000), comment="where it is now (processed folder)")
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(40))
+    pages: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="arrival in the inbox")
+    attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attached_by: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (Index("ix_intake_documents_case", "case_id"), Index("ix_intake_documents_sha256", "sha256"))

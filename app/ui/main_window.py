@@ -319,6 +319,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.action_refresh)
+        from app.ui.intake_form import install_intake_menu  # issue 11: Intake > New request, Fax inbox, Import
+
+        install_intake_menu(self)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
 
