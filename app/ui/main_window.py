@@ -640,7 +640,7 @@ class MainWindow(QMainWindow):
             self.tell(QMessageBox.Icon.Information, "No such case",
                       f"No case with TAR number {tar} is in this store. Check the number and try again.")
             return None
-        view = CaseView(details, self._clock, self)
+        view = CaseView(details, self._clock, self, store=self.store, viewer=self.viewer)
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
