@@ -73,8 +73,8 @@ _GLYPHS = {
 }
 RESULT_ANSWER = {"criteria-met": "met", "not-met": "not-met", "no-criteria": "not-met", "epsdt-review": "not-met",
                  "incomplete": "unknown"}
-BASIS_TEXT = {"exact-code": "proposed: exact code", "code-range": "proposed: code range",
-              "category": "proposed: service category", "reviewer-choice": "chosen by the reviewer"}
+BASIS_TEXT = {"exact-code": "proposed by its code", "code-range": "proposed by a code range",
+              "category": "proposed by the service category", "reviewer-choice": "chosen by the reviewer"}
 COLUMNS = ("Criterion", "Answer", "Answered by", "Evidence or explanation")
 _icons: dict[str, QIcon] = {}
 
@@ -746,9 +746,9 @@ class ChecklistPanel(QWidget):
             who = f" by {state.chosen_by}" if state.chosen_by else ""
             when = f" on {format_instant(state.chosen_at, year=True)}" if state.chosen_at else ""
             text = (f"Applied: {cset.title}, version {cset.version} (effective {cset.effective_from:%m/%d/%Y}"
-                    f"{' to ' + format(cset.effective_to, '%m/%d/%Y') if cset.effective_to else ''}), "
-                    f"{BASIS_TEXT.get(state.basis or '', 'chosen')}{who}{when}. Source: {cset.source.kind_label}, "
-                    f"{cset.source.citation}.")
+                    f"{' to ' + format(cset.effective_to, '%m/%d/%Y') if cset.effective_to else ''}), applied"
+                    f"{who}{when} ({BASIS_TEXT.get(state.basis or '', 'chosen')}). Source: "
+                    f"{cset.source.kind_label}, {cset.source.citation}.")
         elif state.no_criteria is not None:
             self.applied = False
             cset, rows = None, {}
@@ -811,9 +811,8 @@ class ChecklistPanel(QWidget):
             self.result_icon.setPixmap(answer_icon(answer).pixmap(size, size))
             self.result_icon.setAccessibleName(f"Result: {result.label}")
         epsdt = result.epsdt if result is not None else None
-        self._show_label(self.epsdt_label,
-                         f"Member under 21 — EPSDT standard ({epsdt.citation}): {epsdt.text}" if epsdt else None,
-                         "EPSDT standard")
+        heading = "EPSDT standard applies (member under 21)" if epsdt and epsdt.applies else "EPSDT standard may apply"
+        self._show_label(self.epsdt_label, f"{heading}: {epsdt.text}" if epsdt else None, "EPSDT standard")
         self.result_frame.setAccessibleName(f"Result: {self.result_label.text()}")
 
     def _missing_evidence(self) -> list[str]:

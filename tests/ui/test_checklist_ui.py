@@ -448,3 +448,23 @@ def test_the_main_window_opens_the_criteria_tab(qtbot, store, tmp_path):
     assert [e.payload["criterion_id"] for e in events(store, tar, "criterion-answered")
             if e.payload["source"] == "reviewer"] == ["age"]
     assert view.result() == QDialog.DialogCode.Rejected
+
+
+def test_the_timeline_tells_criteria_events_in_words(qtbot, store, open_view):
+    tar = infliximab_case(store, "92000000013")
+    panel = open_view(tar).criteria
+    panel.tree.setFocus()
+    press(qtbot, panel, Qt.Key.Key_2)  # age: override of the machine's met
+    type_note(qtbot, panel, "reason", "Birth date on the request is wrong")
+    submit(qtbot, panel, "reason")
+    qtbot.waitUntil(lambda: panel.writes_pending == 0, timeout=10_000)
+    with store.session() as session:
+        timeline = [what for _, _, what in load_case(session, tar, full=True).timeline]
+    assert "Fact recorded (reviewer): Weight (kg): 70" in timeline
+    assert "Fact recorded (reviewer): Dose per administration: 500 mg" in timeline
+    assert any(t.startswith("Criteria set applied: Infliximab") and "version 2026.1" in t for t in timeline)
+    assert any(t.startswith("Machine answered “Age 6 or older") and ": Met (" in t for t in timeline)
+    assert any(t.startswith("Reviewer answered “Age 6 or older") and
+               t.endswith("Not met, overriding the machine's Met: Birth date on the request is wrong")
+               for t in timeline)
+    assert not any("sha256" in t or "criterion_id" in t for t in timeline)
