@@ -46,7 +46,7 @@ def guard() -> bool:
     if sys.getrefcount(None) < IMMORTAL_MARGIN:
         for singleton in (None, True, False):
             _raise_refcount(singleton, IMMORTAL_MARGIN)
-    log.warning("PySide6 %s drops references to None/True/False on Python %s; compensated (install PySide6 < 6.12 "
+    log.info("PySide6 %s drops references to None/True/False on Python %s; compensated (install PySide6 < 6.12 "
                 "or use Python 3.12+)", PYSIDE_VERSION, sys.version.split()[0])
     return True
 

@@ -20,7 +20,8 @@ from app.store.criteria_answers import checklist
 from app.store.models import Case, CaseEvent, Member, Provider
 from app.store.worklist import viewer_for
 from app.ui.case_view import CaseView
-from app.ui.checklist import ChecklistModel, ChecklistPanel, RowState
+from app.ui.checklist import ChecklistPanel
+from app.ui.checklist_model import ChecklistModel, RowState
 
 RECEIVED = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)  # Fri 11/20 9:00 PT
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=timezone.utc)
@@ -33,14 +34,14 @@ def store(local_store):
 
 
 def new_case(store, tar: str, code: str, birth: date | None, diagnoses, *, category="medication",
-             holder: str | None = "tech.rivera") -> str:
+             holder: str | None = "tech.rivera", lob="medi-cal") -> str:
     with store.session() as session, session.begin():
         member = Member(id=uuid.uuid4(), cin=f"8{tar[-7:]}Z", first_name="Test", last_name=f"Member{tar[-3:]}",
                         birth_date=birth, sex="F")
         session.add(member)
         provider = session.scalars(select(Provider)).first()
         receive_case(session, NewCase(
-            tar=tar, line_of_business="medi-cal", service_category=category, review_timing="pre-service",
+            tar=tar, line_of_business=lob, service_category=category, review_timing="pre-service",
             urgency="routine", received_at=RECEIVED, member=member, requesting_provider_id=provider.id,
             place_of_service="11", proposed_date=date(2026, 12, 1),
             lines=[NewLine(code, "test line", 50, date(2026, 12, 1), date(2026, 12, 1))],
@@ -468,3 +469,16 @@ def test_the_timeline_tells_criteria_events_in_words(qtbot, store, open_view):
                t.endswith("Not met, overriding the machine's Met: Birth date on the request is wrong")
                for t in timeline)
     assert not any("sha256" in t or "criterion_id" in t for t in timeline)
+
+
+def test_for_a_medicare_member_the_coverage_determination_is_proposed_first(qtbot, store, open_view):
+    tar = new_case(store, "92000000014", "K0823", date(1950, 2, 2), ["G35"], category="dme", holder="nurse.okafor",
+                   lob="medicare")
+    panel = open_view(tar, "nurse.okafor").criteria
+    proposed = [m.set.id for m in panel.data.proposals]
+    assert proposed == ["medicare-ncd-280-3-mobility", "dme-power-wheelchair"]  # 42 CFR 422.101(b)(6)
+    assert panel.chooser.itemText(0) == "Proposed for this case, best match first"
+    assert panel.chooser.itemText(1).startswith("1. ") and "Medicare National Coverage Determination" in \
+        panel.chooser.itemText(1)
+    assert panel.chosen_set().id == "medicare-ncd-280-3-mobility" and panel.model.cset.id == proposed[0]
+    assert "422.101(b)(6)" in panel.chooser.itemData(1, Qt.ItemDataRole.ToolTipRole)
