@@ -99,6 +99,13 @@ def read_checklist(store: Store, tar: str, viewer: Viewer) -> ChecklistData:
                              refusal.reason if refusal else None)
 
 
+def warm_up(store: Store) -> None:
+    """Read the criteria library once, off the GUI thread (the main window does at start): parsing the shipped
+    files takes tens of ms, so the first case opened then shows its checklist as fast as the next ones."""
+    with store.session() as session:
+        library(session)
+
+
 # --- small widgets -------------------------------------------------------------------------------------------------
 
 class ChecklistTree(QTreeView):
@@ -109,6 +116,13 @@ class ChecklistTree(QTreeView):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if (event.key() == Qt.Key.Key_Menu and modifiers == Qt.KeyboardModifier.NoModifier) or (
+                event.key() == Qt.Key.Key_F10 and modifiers == Qt.KeyboardModifier.ShiftModifier):
+            # Not every platform makes a context menu event of these keys (offscreen and X11 do not).
+            rect = self.visualRect(self.currentIndex())
+            self.customContextMenuRequested.emit(rect.center() if rect.isValid() else self.viewport().rect().center())
+            event.accept()
+            return
         if modifiers == Qt.KeyboardModifier.NoModifier:
             answer = ANSWER_KEYS.get(Qt.Key(event.key()))
             if answer is not None:

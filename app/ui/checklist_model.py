@@ -115,6 +115,7 @@ class ChecklistModel(QAbstractItemModel):
         self._children: dict[int, list[int]] = {}  # item number (-1: top level) -> children's item numbers
         self._number: dict[str, int] = {}  # node id -> item number
         self.rows: dict[str, RowState] = {}  # criterion id -> its state
+        self._cells: dict[tuple[int, int, int], object] = {}  # (item, column, role) -> value, until rows change
         self.node_answer: dict[str, str] = {}  # every node id -> its answer (groups combined)
 
     # --- filling ------------------------------------------------------------------------------------------
@@ -141,6 +142,7 @@ class ChecklistModel(QAbstractItemModel):
                 self._add(node.children, number)
 
     def _set_rows(self, rows: dict[str, RowState]) -> None:
+        self._cells = {}
         self.rows = dict(rows)
         if self.cset is None:
             self.node_answer = {}
@@ -228,6 +230,17 @@ class ChecklistModel(QAbstractItemModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        """A cell's value, kept until the rows change (a paint asks for every cell several times)."""
+        if not index.isValid():
+            return None
+        key = (index.internalId(), index.column(), int(role))
+        try:
+            return self._cells[key]
+        except KeyError:
+            value = self._cells[key] = self._data(index, role)
+            return value
+
+    def _data(self, index: QModelIndex | QPersistentModelIndex, role: int):
         node = self.node(index)
         if node is None:
             return None

@@ -38,6 +38,7 @@ from app.store.models import User
 from app.store.worklist import Viewer, queue_counts, running_clocks_of
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
+from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         if watch_ms > 0:
             self.watch_timer.start()
         self.check_clocks()
+        self.background.submit(lambda progress, cancelled: warm_up_criteria(store), "criteria library")
 
     # --- building -------------------------------------------------------------------------------------------
 

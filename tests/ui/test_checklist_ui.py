@@ -482,3 +482,32 @@ def test_for_a_medicare_member_the_coverage_determination_is_proposed_first(qtbo
         panel.chooser.itemText(1)
     assert panel.chosen_set().id == "medicare-ncd-280-3-mobility" and panel.model.cset.id == proposed[0]
     assert "422.101(b)(6)" in panel.chooser.itemData(1, Qt.ItemDataRole.ToolTipRole)
+
+
+@pytest.mark.parametrize("key, modifier", [(Qt.Key.Key_Menu, Qt.KeyboardModifier.NoModifier),
+                                           (Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)])
+def test_the_menu_key_opens_the_checklist_actions(qtbot, store, open_view, key, modifier):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    tar = infliximab_case(store, "92000000015")
+    panel = open_view(tar).criteria
+    menu = panel.build_menu()
+    texts = [(a.text(), a.shortcut().toString()) for a in menu.actions() if not a.isSeparator()]
+    assert texts[:5] == [("Answer met", "1"), ("Answer not met", "2"), ("Answer not applicable", "3"),
+                         ("Answer unknown", "4"), ("Evidence note…", "N")]
+    assert [t for t, _ in texts[5:]] == ["Apply the chosen set", "No criteria apply…", "Read again from the store"]
+    shown = []
+
+    def close_popup():
+        popup = QApplication.activePopupWidget()
+        shown.append(popup)
+        if popup is not None:
+            popup.close()
+
+    panel.tree.setFocus()
+    QTimer.singleShot(200, close_popup)
+    with qtbot.waitSignal(panel.tree.customContextMenuRequested, timeout=3000):
+        qtbot.keyClick(panel.tree, key, modifier)
+    qtbot.waitUntil(lambda: bool(shown), timeout=3000)
+    assert shown[0] is not None and shown[0].accessibleName() == "Checklist actions"
