@@ -61,6 +61,7 @@ ANSWER_KEYS = {Qt.Key.Key_1: "met", Qt.Key.Key_2: "not-met", Qt.Key.Key_3: "not-
 KEY_OF_ANSWER = {"met": "1", "not-met": "2", "not-applicable": "3", "unknown": "4"}
 RESULT_ANSWER = {"criteria-met": "met", "not-met": "not-met", "no-criteria": "not-met", "epsdt-review": "not-met",
                  "incomplete": "unknown"}
+LOADING = "The criteria are still loading: a moment, please."
 BASIS_TEXT = {"exact-code": "proposed by its code", "code-range": "proposed by a code range",
               "category": "proposed by the service category", "reviewer-choice": "chosen by the reviewer"}
 
@@ -239,7 +240,7 @@ class ChecklistPanel(QWidget):
         self._clock = clock
         self.data: ChecklistData | None = None
         self.applied = False  # the tree shows the set applied to the case (else a preview, or nothing)
-        self.read_only_reason: str | None = "Loading…"
+        self.read_only_reason: str | None = LOADING  # None: this user may answer
         self.result: OverallResult | None = None
         self.writes_pending = 0
         self.last_error: str | None = None
@@ -522,7 +523,7 @@ class ChecklistPanel(QWidget):
             self.model.show_set(cset, rows)
             self.tree.expandAll()
         self._update_result(state)
-        self._select(current if current in rows else None)
+        self._select(current)
         self._refresh_controls()
 
     def _update_result(self, state: Checklist | None = None) -> None:
@@ -580,8 +581,10 @@ class ChecklistPanel(QWidget):
         self.chooser.setEnabled(self.data is not None and self.chooser.count() > 0)
 
     def _select(self, node_id: str | None) -> None:
+        """Make a criterion or group current (the first criterion when it is not in the tree)."""
         ids = self.model.criteria_in_order()
-        target = node_id if node_id in ids else (ids[0] if ids else None)
+        known = node_id is not None and self.model.index_of(node_id).isValid()
+        target = node_id if known else (ids[0] if ids else None)
         if target is not None:
             index = self.model.index_of(target)
             self.tree.setCurrentIndex(index)
@@ -668,6 +671,8 @@ class ChecklistPanel(QWidget):
         return False
 
     def _can_answer(self) -> bool:
+        if self.read_only_reason is LOADING:
+            return self._refuse(LOADING)
         if self.read_only_reason:
             return self._refuse(f"Read only: {self.read_only_reason}")
         if not self.note_button.isEnabled():

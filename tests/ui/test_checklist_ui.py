@@ -301,6 +301,13 @@ def test_the_result_moves_live_and_groups_combine(qtbot, store, open_view):
     assert panel.result.result == "not-met"
     qtbot.waitUntil(lambda: panel.writes_pending == 0, timeout=10_000)
     assert stored_checklist(store, tar).result.result == "not-met" == panel.result.result
+    # The cursor stays where the reviewer moved it while an answer is being written, even on a group.
+    panel._select("tb")
+    press(qtbot, panel, Qt.Key.Key_2)
+    press(qtbot, panel, Qt.Key.Key_Up)
+    assert current(panel) == "step"
+    qtbot.waitUntil(lambda: panel.writes_pending == 0, timeout=10_000)
+    assert current(panel) == "step" and answer_shown(panel, "tb") == "Not met"
 
 
 def test_epsdt_standard_for_a_member_under_21_with_an_adult_only_set(qtbot, store, open_view):
