@@ -1,2 +1,2 @@
-
-from app.ui import qt_compat  # noqa: E402,F401 - before any Qt work: guards against a PySide6 defect on Python 3.11
+"""The PySide6 workstation. `qt_compat` first: it guards against a PySide6 defect on Python 3.11."""
+from app.ui import qt_compat  # noqa: F401
