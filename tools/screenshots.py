@@ -1,8 +1,9 @@
 """Render the workstation offscreen with demo data into docs/screenshots/*.png (for the README and docs).
 
 Shots: main-window (a nurse's cases with their clock bands), case-view and case-timeline (every clock of a
-case), supervisor-at-risk ("At risk today"), supervisor-all-open-filtered, clock-warning (the in-window notice
-when one of my cases falls under 4 hours; offscreen there is no system tray).
+case), case-criteria and case-criteria-epsdt (the criteria checklist tab), supervisor-at-risk ("At risk today"),
+supervisor-all-open-filtered, clock-warning (the in-window notice when one of my cases falls under 4 hours;
+offscreen there is no system tray).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -58,6 +59,84 @@ def _settle(app, rounds: int = 30) -> None:
     for _ in range(rounds):
         app.processEvents()
         time.sleep(0.01)
+
+
+def _wait(app, done, seconds: float = 20) -> None:
+    import time
+
+    started = time.monotonic()
+    while not done() and time.monotonic() - started < seconds:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def shoot_checklist(app, store, shoot) -> None:
+    """case-criteria: a pharmacy technician's infliximab TAR half-way through its checklist, with an override;
+    case-criteria-epsdt: a lumbar spine MRI for a member under 21 (adult-only set: the EPSDT standard shows)."""
+    from sqlalchemy import select
+
+    from app.services.cases import claim_case
+    from app.services.criteria import answer_criterion, choose_set
+    from app.store.case_details import load_case
+    from app.store.criteria_answers import proposals
+    from app.store.models import Case
+    from app.store.worklist import viewer_for
+    from app.ui.case_view import CaseView
+
+    def first_case(set_id: str, minor: bool = False) -> str | None:
+        with store.session() as session:
+            for case in session.scalars(select(Case).where(Case.status == "received", Case.line_of_business == "medi-cal")
+                                        .order_by(Case.tar)):
+                matches = proposals(session, case)
+                if matches and matches[0].set.id == set_id:
+                    if minor and not (matches[0].set.adult_only and _age(session, case) < 21):
+                        continue
+                    return case.tar
+        return None
+
+    def open_view(tar: str, username: str):
+        with store.session() as session:
+            viewer = viewer_for(session, username)
+            details = load_case(session, tar, full=True)
+        view = CaseView(details, lambda: datetime.now(timezone.utc), store=store, viewer=viewer)
+        view.resize(1100, 820)
+        view.show()
+        view.tabs.setCurrentWidget(view.criteria)
+        _wait(app, lambda: view.criteria.data is not None)
+        view.criteria.tree.setFocus()
+        return view
+
+    tar = first_case("med-infliximab")
+    if tar is not None:
+        with store.session() as session, session.begin():
+            claim_case(session, tar, "tech.rivera")
+        with store.session() as session, session.begin():
+            state = choose_set(session, tar, "tech.rivera", "med-infliximab")
+            answer_criterion(session, tar, "tech.rivera", "prescriber", "met",
+                             "Gastroenterology consult note in the request's attachments")
+            answer_criterion(session, tar, "tech.rivera", "tb", "met", "IGRA negative, chest X-ray clear")
+            row = state.row("dx")
+            if row is not None and row.machine is not None and row.machine.answer == "met":
+                answer_criterion(session, tar, "tech.rivera", "dx", "not-met", None,
+                                 "The diagnosis on the request is not supported by the chart notes")
+        view = open_view(tar, "tech.rivera")
+        view.criteria._select("tb")
+        shoot(view, "case-criteria")
+        view.reject()
+    minor = first_case("outpatient-lumbar-spine-mri", minor=True)
+    if minor is not None:
+        with store.session() as session:
+            holder = session.scalar(select(Case).where(Case.tar == minor)).assignee
+        view = open_view(minor, holder.username if holder else "lead.patel")
+        shoot(view, "case-criteria-epsdt")
+        view.reject()
+
+
+def _age(session, case) -> int:
+    from app.store.criteria_answers import case_facts
+
+    age = case_facts(session, case).age()
+    return 99 if age is None else age
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         shoot(view, "case-timeline")
         view.reject()
         window.close()
+
+        shoot_checklist(app, store, shoot)
 
         supervisor = MainWindow(store, lead, QSettings(str(Path(home) / "lead.ini"), QSettings.Format.IniFormat))
         supervisor.resize(1366, 768)

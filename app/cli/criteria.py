@@ -136,7 +136,8 @@ def run_validate(args: argparse.Namespace) -> int:
         print_json(results)
     if failed:
         raise CliError(f"{failed} of {len(args.files)} file{'s' if len(args.files) > 1 else ''} "
-                       f"{'is' if failed == 1 else 'are'} not valid; nothing was imported.", EXIT_BAD_INPUT)
+                       f"{'is' if failed == 1 else 'are'} not valid: fix what is listed above and validate again.",
+                       EXIT_BAD_INPUT)
     return 0
 
 

@@ -35,6 +35,7 @@ from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.vocabulary import team_for_category
 from app.services import audit, receive_payload
 from app.services.intents import action_time, always, codec_type, intent, never
+from app.store.criteria_answers import checklist as criteria_checklist
 from app.store.models import (
     Case, CaseEvent, CaseWorkflow, CareInvolvement, ClinicalNote, Diagnosis, Member, RequestLine, User, utcnow,
 )
@@ -522,8 +523,12 @@ def decide_case(session: Session, tar: str, username: str, *, outcome: str, rati
     _authorize(act, action)
     under_21 = _under_21(act.case, act.at)
     involved = is_involved(session, act.actor, act.case.member_id)
+    criteria_result, recorded, applied = _criteria_of(session, act.case, criteria_result)
     refusal = authority.may_decide(act.actor.role, word, act.case.service_category, basis=basis,
                                    criteria=criteria_result, member_under_21=under_21, involved=involved)
+    if refusal and recorded is not None:
+        refusal = authority.Refusal(f"The case's criteria checklist says: {recorded.label}. {refusal.reason}",
+                                    refusal.who)
     if refusal:
         _refuse(refusal, "conflict" if involved and "involved" in refusal.reason else "authority")
     flow = _transition(act, "determined", outcome=word)
@@ -534,6 +539,8 @@ def decide_case(session: Session, tar: str, username: str, *, outcome: str, rati
                                              "member's condition")
     physician = act.actor.role in PHYSICIAN_ROLES
     citations = [c if isinstance(c, CriteriaCitation) else CriteriaCitation(str(c)) for c in criteria]
+    if not citations and applied is not None:  # the set version the checklist applied is the one cited
+        citations = [CriteriaCitation(applied.id, applied.version)]
     if not physician and word == "approved" and not citations:
         raise InvalidInput("cite the criteria set that is met (criteria are optional only for a physician)")
     line_decisions = _line_decisions(act.case, word, lines)
@@ -542,6 +549,33 @@ def decide_case(session: Session, tar: str, username: str, *, outcome: str, rati
         "criteria": [c.to_json() for c in citations], "criteria_result": criteria_result,
         "member_under_21": under_21,
     }, criteria_result)
+
+
+# The checklist's result (app.domain.criteria.RESULTS) as a workflow criteria result (authority.CRITERIA_RESULTS):
+# for a member under 21 with adult criteria not met, the EPSDT review is a referral, as "not met" is.
+CHECKLIST_RESULTS = {"criteria-met": "criteria-met", "not-met": "not-met", "incomplete": "incomplete",
+                     "no-criteria": "no-criteria", "epsdt-review": "not-met"}
+
+
+def _criteria_of(session: Session, case: Case, claimed: str | None):
+    """The criteria result a determination is judged by, the checklist's result when it is the one used, and the
+    set version the checklist applied.
+
+    When the case's checklist has a result (a set applied, or "no criteria apply" recorded; issue 5), a claim of
+    "criteria met" stands only if the checklist says so, and no claim means the checklist's result: an approval on
+    criteria met needs the recorded answers to meet them, and "no criteria apply" forces a referral. A more
+    cautious claim (a physician's "not met") is kept as given. Without a checklist the claim is used as before."""
+    try:
+        state = criteria_checklist(session, case)
+    except LookupError:  # the applied set's content is not held here: judged by the claim, as before
+        return claimed, None, None
+    recorded = state.result
+    if recorded is None:
+        return claimed, None, None
+    result = CHECKLIST_RESULTS[recorded.result]
+    if claimed is None or (claimed == "criteria-met" and result != "criteria-met"):
+        return result, recorded, state.set
+    return claimed, None, state.set
 
 
 def _determine(session: Session, act: _Action, flow: CaseFlow, outcome: str, details: dict,

@@ -21,6 +21,7 @@ from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.store.models import Case, CaseEvent, CaseWorkflow, User
+from app.store.criteria_answers import CRITERIA_KINDS, event_text as criteria_event_text
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind in CRITERIA_KINDS:
+        return criteria_event_text(kind, payload)
     if kind == "received":
         return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
     if kind == "claimed":

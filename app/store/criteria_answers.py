@@ -255,3 +255,57 @@ def proposals(session: Session, case: Case, lib: Library | None = None,
     lib = lib or load_library(session)
     facts = facts or case_facts(session, case)
     return lib.match(MatchRequest.from_facts(facts))
+
+
+def _criterion_text(payload: dict) -> str:
+    """The criterion's wording from the shipped set version the event names (its id when not shipped)."""
+    cset = load_library().get(payload.get("set_id", ""), payload.get("version"))
+    node = cset.node(payload.get("criterion_id", "")) if cset is not None else None
+    text = node.text if node is not None else payload.get("criterion_id", "?")
+    return text if len(text) <= 80 else text[:79].rstrip() + "…"
+
+
+def _fact_value(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:
+        return f"{value['value']:g} {value.get('unit', '')}".strip() if isinstance(value["value"], (int, float)) \
+            else str(value["value"])
+    if isinstance(value, list):
+        return "; ".join(f"{t.get('drug')} ({t.get('days') or '?'} days, "
+                         f"{(t.get('outcome') or 'outcome not noted').replace('-', ' ')})"
+                         if isinstance(t, dict) else str(t) for t in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def event_text(kind: str, payload: dict) -> str:
+    """A criteria event in the reviewer's words, for the case timeline (no internal ids on screen)."""
+    from app.domain.criteria.facts import FACT_NAMES
+    from app.domain.criteria.model import ANSWER_LABELS
+    from app.domain.criteria.matching import BASIS_WORDS
+
+    if kind == "criteria-set-chosen":
+        how = "chosen by the reviewer" if payload.get("basis") == "reviewer-choice" else \
+            f"proposed by {BASIS_WORDS.get(payload.get('basis'), 'match')}"
+        return f"Criteria set applied: {payload.get('title')}, version {payload.get('version')} ({how})"
+    if kind == "criterion-answered":
+        answer = ANSWER_LABELS.get(payload.get("answer"), payload.get("answer"))
+        who = "Machine" if payload.get("source") == "machine" else "Reviewer"
+        text = f"{who} answered “{_criterion_text(payload)}”: {answer}"
+        if payload.get("override_reason"):
+            text += (f", overriding the machine's {ANSWER_LABELS.get(payload.get('machine_answer'), '')}: "
+                     f"{payload['override_reason']}")
+        if payload.get("evidence"):
+            text += f"; evidence: {payload['evidence']}"
+        if payload.get("source") == "machine" and payload.get("explanation"):
+            text += f" ({payload['explanation']})"
+        return text
+    if kind == "no-criteria-apply":
+        return "No criteria apply: refer to a physician" + (f"; note: {payload['note']}" if payload.get("note") else "")
+    if kind == "fact-recorded":
+        name = FACT_NAMES.get(payload.get("name"), payload.get("name"))
+        text = f"Fact recorded ({payload.get('source') or 'reviewer'}): {name}: {_fact_value(payload.get('value'))}"
+        return text + (f"; note: {payload['note']}" if payload.get("note") else "")
+    return kind

@@ -31,6 +31,7 @@ from app.domain.clocks import CLOCK_NAMES, ClockError, Clocks, compute_clocks
 from app.domain.plantime import format_duration, format_instant
 from app.domain.queues import DECIDED_STATES
 from app.store.case_details import CaseDetails
+from app.ui.checklist import ChecklistPanel
 from app.ui.worklist_model import band_icon, countdown_text, time_left
 
 TICK_MS = 30_000  # how often the countdowns move (the worklist, the summary and open case views)
@@ -309,7 +310,7 @@ def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]])
 class CaseView(QDialog):
     """A read-only case: summary, request lines, diagnoses, clinical notes and the timeline of events."""
 
-    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None):
+    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None, *, store=None, viewer=None):
         super().__init__(parent)
         self.details = details
         self.setWindowTitle(f"TAR {details.tar} — {details.member_name}")
@@ -354,6 +355,9 @@ class CaseView(QDialog):
             + (f"<br><i>Attachment: {html.escape(ref)}</i>" if ref else "") + "</p>"
             for when, author, text, ref in details.notes) or "<p>No clinical notes.</p>")
         self.tabs.addTab(notes, "Clinical &notes")
+        if store is not None and viewer is not None:  # the criteria checklist (app.ui.checklist)
+            self.criteria = ChecklistPanel(store, viewer, details.tar, self, clock=now)
+            self.tabs.addTab(self.criteria, "&Criteria")
         self.tabs.addTab(_read_only_table("Timeline", ["When (PT)", "Who", "What"], details.timeline),
                          "&Timeline")
         layout.addWidget(self.tabs)

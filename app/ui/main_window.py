@@ -38,6 +38,7 @@ from app.store.models import User
 from app.store.worklist import Viewer, queue_counts, running_clocks_of
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
+from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.letters import LettersQueueWindow, add_letters_tab
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         from app.ui.sync_ui import SyncUi  # issue 9: the Sync menu, its status-bar fields and the sync worker
 
         self.sync = SyncUi.attach(self)
+        self.background.submit(lambda progress, cancelled: warm_up_criteria(store), "criteria library")
 
     # --- building -------------------------------------------------------------------------------------------
 
@@ -651,7 +653,7 @@ class MainWindow(QMainWindow):
             self.tell(QMessageBox.Icon.Information, "No such case",
                       f"No case with TAR number {tar} is in this store. Check the number and try again.")
             return None
-        view = CaseView(details, self._clock, self)
+        view = CaseView(details, self._clock, self, store=self.store, viewer=self.viewer)
         add_letters_tab(view, self.store, self.viewer)
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)

@@ -43,7 +43,7 @@ def test_validate_good_and_broken_files_without_a_store(capsys, tmp_path):
     assert code == 2 and out.count("valid:") == 1
     assert f"{bad}: criteria[0].criteria[4].rule.max: must be a number" in err
     assert f"{bad}: lines_of_business[0]: must be one of: medi-cal, medicare" in err
-    assert "1 of 2 files is not valid" in err
+    assert "1 of 2 files is not valid: fix what is listed above" in err and "imported" not in err
     code, out, err = run(capsys, "criteria", "validate", "--json", bad, write(tmp_path, "syntax.json", "{"))
     assert code == 2
     results = json.loads(out)

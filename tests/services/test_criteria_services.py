@@ -289,3 +289,38 @@ def test_stored_criteria_versions_are_immutable(store):
                 connection.execute(text(statement))
     with store.session() as session:
         assert session.scalar(select(CriteriaSetRecord.version)) == "2026.1"
+
+
+def test_a_determination_is_judged_by_the_recorded_checklist(store):
+    """Issue 5: 'criteria met' lets a pharmacy technician approve only when the recorded answers meet the set; 'no
+    criteria apply' forces a referral; the applied set version is what the determination cites."""
+    from app.services.cases import CriteriaCitation, decide_case
+
+    tar = new_case(store, "91000000090", "J1745", date(1980, 1, 1), ["K50.90"])
+    state = act(store, choose_set, tar, "tech.rivera", "med-infliximab")
+    assert state.result.result == "incomplete"
+    approve = dict(outcome="approve", rationale="Meets the P&T criteria")
+    with pytest.raises(ActionRefused, match="checklist says: Incomplete") as refused:
+        act(store, decide_case, tar, "tech.rivera", criteria=[CriteriaCitation("med-infliximab", "2026.1")],
+            criteria_result="criteria-met", **approve)
+    assert "pend" in str(refused.value)
+    with pytest.raises(ActionRefused, match="checklist says: Incomplete"):
+        act(store, decide_case, tar, "tech.rivera", **approve)  # no claim: the checklist's result is used
+    assert events(store, tar, "determined") == []
+    for row in state.rows:
+        if not row.is_group and row.answer != "met":
+            act(store, answer_criterion, tar, "tech.rivera", row.node.id, "met", "chart", "reviewed the chart"
+                if row.machine and row.machine.answer in ("not-met", "not-applicable") else None)
+    act(store, decide_case, tar, "tech.rivera", **approve)
+    (determined,) = events(store, tar, "determined")
+    assert determined.payload["criteria"] == [{"set_id": "med-infliximab", "version": "2026.1"}]
+    assert determined.payload["criteria_result"] == "criteria-met"
+    with pytest.raises(ActionRefused, match="determination file"):
+        act(store, answer_criterion, tar, "tech.rivera", "tb", "not-met")
+
+    other = new_case(store, "91000000091", "J1745", date(1980, 1, 1), ["K50.90"])
+    act(store, record_no_criteria, other, "tech.rivera", "rituximab-like request, no P&T criteria")
+    with pytest.raises(ActionRefused, match="checklist says: No criteria apply"):
+        act(store, decide_case, other, "tech.rivera", criteria=[CriteriaCitation("med-infliximab")],
+            criteria_result="criteria-met", **approve)
+    assert events(store, other, "determined") == []

@@ -211,9 +211,9 @@ def test_enter_opens_a_read_only_case_view_with_the_tar(qtbot, open_window):
     assert view.summary.values["TAR"].text() == tar
     assert "Due" in view.clock.text() or "due" in view.clock.text()
     tabs = [view.tabs.tabText(i).replace("&", "") for i in range(view.tabs.count())]
-    assert tabs[:5] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Timeline"]
+    assert tabs[:6] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Criteria", "Timeline"]
     assert "Letters" in tabs  # issue 7
-    timeline = view.tabs.widget(4)
+    timeline = view.tabs.widget(5)
     assert isinstance(timeline, QTableWidget) and timeline.rowCount() >= 1
     assert timeline.item(0, 2).text().startswith("Received")
     assert timeline.editTriggers() == QTableWidget.EditTrigger.NoEditTriggers
