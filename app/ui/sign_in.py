@@ -150,6 +150,9 @@ class SignInDialog(QDialog):
         self.attempts += 1
         for widget in (self.username, self.password, self.sign_in_button):
             widget.setEnabled(True)
+        self.sign_in_button.setDefault(True)
+        if not self.signed:
+            self.password.setFocus()
 
     def _signed_in(self, signed: auth.SignedIn, unlocked: bool) -> None:
         self.signed = signed
