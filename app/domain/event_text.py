@@ -1,4 +1,5 @@
-"""A case event in words, for the case's timeline (issue 6, scope 5: "a timeline of every event").
+"""A case event in words, for the case's timeline (issue 6, scope 5: "a timeline of every event"): the review
+workflow's events and the criteria checklist's (issue 5: set chosen, criterion answered, no criteria, fact recorded).
 
 Pure: takes an event's kind and payload (as `app.services.cases` writes them, docs/workflow.md) and says what
 happened in the users' words (workstation-ux.md "Words": pend, refer, determination; no internal ids on screen).
@@ -10,6 +11,7 @@ from datetime import datetime
 
 from app.domain.authority import BASES, CRITERIA_RESULTS, EXTENSION_REASONS
 from app.domain.case_states import NOTICE_RECIPIENTS, OUTCOMES, REFERRAL_TARGETS, REOPEN_REASONS, STATES
+from app.domain.criteria.model import ANSWER_LABELS
 from app.domain.plantime import format_instant
 
 
@@ -118,6 +120,39 @@ def _reopened(p: dict) -> str:
     return f"Reopened: {reason.lower()} (was {previous.lower()}).{_note(p)}"
 
 
+def _fact_value(value) -> str:
+    """A recorded fact's value in words: '750 mg', 'ferrous sulfate, 53 days, inadequate response'."""
+    if isinstance(value, dict):
+        if "value" in value and "unit" in value and len(value) == 2:
+            return f"{value['value']:g} {value['unit']}" if isinstance(value["value"], float) else \
+                f"{value['value']} {value['unit']}"
+        return ", ".join(_fact_value(v) for v in value.values())
+    if isinstance(value, list):
+        return "; ".join(_fact_value(item) for item in value) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace("-", " ") if isinstance(value, str) else str(value)
+
+
+def _fact(p: dict) -> str:
+    name = str(p.get("name", "fact")).replace("_", " ")
+    source = {"requester": " (from the requester)", "reviewer": ""}.get(p.get("source"), "")
+    return f"Fact recorded{source}: {name} = {_fact_value(p.get('value'))}.{_note(p)}"
+
+
+def _answered(p: dict) -> str:
+    answer = ANSWER_LABELS.get(p.get("answer"), p.get("answer") or "")
+    by = "by the machine rule" if p.get("source") == "machine" else "by the reviewer"
+    text = f"Criterion {p.get('criterion_id')} of {p.get('set_id')}: {answer.lower()} ({by})."
+    if p.get("explanation"):
+        text += f" {p['explanation']}"
+    if p.get("evidence"):
+        text += f" Evidence: {p['evidence']}"
+    if p.get("override_reason"):
+        text += f" Overrides the machine's answer: {p['override_reason']}"
+    return text
+
+
 _DESCRIBE = {
     "determined": _determined,
     "referred": _referred,
@@ -129,6 +164,11 @@ _DESCRIBE = {
     "notified": _notified,
     "closed": lambda p: "Case closed." + _note(p),
     "reopened": _reopened,
+    "criteria-set-chosen": lambda p: (f"Criteria set applied: {p.get('title') or p.get('set_id')} "
+                                      f"({p.get('set_id')} {p.get('version')})."),
+    "criterion-answered": _answered,
+    "no-criteria-apply": lambda p: "No criteria set applies: refer to a same-specialty reviewer." + _note(p),
+    "fact-recorded": _fact,
     "involvement-declared": lambda p: (f"{p.get('user', 'A user')} declared involved in the member's care (by "
                                        f"{p.get('declared_by', p.get('user', ''))}): may not decide this member's "
                                        f"cases.{_note(p)}"),

@@ -57,7 +57,6 @@ class ActionForm(QDialog):
         layout.addWidget(self.intro)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        previous = None
         for spec in fields:
             widget = self._widget(spec)
             widget.setAccessibleName(_plain(spec.label) + (" (required)" if spec.required else ""))
@@ -70,9 +69,6 @@ class ActionForm(QDialog):
                 hint.setAccessibleName(f"{_plain(spec.label)}: {spec.help}")
                 form.addRow("", hint)
             self.widgets[spec.key] = widget
-            if previous is not None:
-                self.setTabOrder(previous, widget)
-            previous = widget
         layout.addLayout(form)
         self.missing = QLabel()
         self.missing.setWordWrap(True)
@@ -84,8 +80,9 @@ class ActionForm(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        if previous is not None:
-            self.setTabOrder(previous, self.buttons)
+        order = [self.widgets[spec.key] for spec in fields] + [self.buttons]
+        for first, second in zip(order, order[1:]):  # the fields' order, then the buttons
+            self.setTabOrder(first, second)
         self.resize(560, self.sizeHint().height())
         self.check()
         if fields:

@@ -185,6 +185,7 @@ class CaseActions(QObject):
             if spec.toolbar:
                 toolbar.addAction(action)
                 button = toolbar.widgetForAction(action)
+                button.setAutoRaise(False)  # looks like a button, enabled or not
                 button.setAccessibleName(spec.text.replace("&", "").rstrip("…"))
         view_menu = menu_bar.addMenu("&View")
         self.action_refresh = QAction("&Read the case again", view)

@@ -25,8 +25,8 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QScrollArea, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget,
+    QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from app.domain.clock_bands import OVERDUE, Band, band
@@ -288,8 +288,11 @@ def _fill_table(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
             item.setToolTip(value)
             table.setItem(r, c, item)
     table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
-    table.resizeRowsToContents()
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    last = table.columnCount() - 1
+    for column in range(last):  # the last column takes the rest and wraps; the others are kept readable
+        header.resizeSection(column, min(header.sectionSize(column), 320))
 
 
 def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]]) -> QTableWidget:
@@ -301,6 +304,7 @@ def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]])
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setTabKeyNavigation(False)
     table.setWordWrap(True)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # long texts wrap
     _fill_table(table, rows)
     return table
 
