@@ -4,8 +4,9 @@ Shots: main-window (a nurse's cases with their clock bands), case-view and case-
 case), supervisor-at-risk ("At risk today"), supervisor-all-open-filtered, clock-warning (the in-window notice
 when one of my cases falls under 4 hours; offscreen there is no system tray); for the review workflow (issue 6):
 sign-in (with a wrong password's message), screen-locked, case-workspace (a nurse's case with the actions her role
-allows, a disabled one showing why), refer-dialog, physician-queue (the referral summary and criteria result first),
-decision-dialog (a medical director's partial approval) and decided-timeline (every event of the case in words).
+allows), case-menu (every action with its shortcut), refer-dialog, physician-queue (the referral summary and
+criteria result first), decision-dialog (a medical director's partial approval) and decided-timeline (every event
+of the case in words).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -68,6 +69,7 @@ def _workflow_shots(store, nurse_window, shoot, wait) -> None:
     from pathlib import Path as _Path
 
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMenuBar
     from sqlalchemy import select
 
     from app.store.models import Case, User
@@ -108,6 +110,10 @@ def _workflow_shots(store, nurse_window, shoot, wait) -> None:
     view.resize(1000, 760)
     wait(lambda: view.actions.ready)
     shoot(view, "case-workspace")
+    case_menu = view.findChild(QMenuBar).actions()[0].menu()
+    case_menu.popup(view.mapToGlobal(view.rect().topLeft()))
+    shoot(case_menu, "case-menu")
+    case_menu.hide()
     refer = view.actions.trigger("refer")
     refer.widgets["summary"].setPlainText(
         "Concurrent review day 3: vitals stable, ambulating with PT, on oral antibiotics since yesterday. The "

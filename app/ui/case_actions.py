@@ -94,8 +94,6 @@ ACTIONS = (
                "Record that you are involved in this member's care: you may then not decide the member's cases",
                ("declare-involvement",)),
 )
-ACTION_IDS = tuple(spec.id for spec in ACTIONS)
-DETERMINING = frozenset({"decide", "withdraw", "close-admin"})  # irreversible: confirmed naming the case
 NOTICE_METHODS = (("fax", "Fax"), ("mail", "Mail"), ("portal", "Provider portal"), ("phone", "Phone"),
                   ("electronic", "Electronic (member's choice)"))
 
@@ -518,9 +516,12 @@ class CaseActions(QObject):
 
         def run(values: dict) -> Job:
             who = NOTICE_RECIPIENTS[values["recipient"]].lower()
-            return self.submit(f"record the notice on TAR {self.tar}", lambda s, tar, user, v: cases.record_notification(
-                s, tar, user, recipient=values["recipient"], method=values["method"], sent_at=values["sent_at"],
-                expected_version=v), f"Recorded the notice to the {who} on TAR {self.tar}.", dialog=form)
+            def call(s, tar, user, v):
+                return cases.record_notification(s, tar, user, recipient=values["recipient"], method=values["method"],
+                                                 sent_at=values["sent_at"], expected_version=v)
+
+            return self.submit(f"record the notice on TAR {self.tar}", call,
+                               f"Recorded the notice to the {who} on TAR {self.tar}.", dialog=form)
 
         form = self._form(f"Notice sent: TAR {self.tar}", "Record that the determination's notice went out.", [
             Field("recipient", "&To", "choice", choices=tuple(NOTICE_RECIPIENTS.items()),

@@ -86,12 +86,8 @@ class IdleWatch(QObject):
 class WorkSession(QObject):
     """Sign-in → main window → (idle) lock → unlock or another user → sign-out → sign-in …"""
 
-    signed_in = Signal(str)  # username
-    signed_out = Signal(str)
-    locked_changed = Signal(bool)
-
     def __init__(self, store: Store, settings: QSettings, *, username: str | None = None, hint: str = "",
-                 clock: Callable[[], float] = time.monotonic, window_factory=None, parent: QObject | None = None):
+                 clock: Callable[[], float] = time.monotonic, parent: QObject | None = None):
         super().__init__(parent)
         self.store = store
         self.settings = settings
@@ -105,9 +101,7 @@ class WorkSession(QObject):
         self.dialog: SignInDialog | None = None
         self.locked = False
         self.hidden: list[QWidget] = []
-        self._window_factory = window_factory
         self._leaving = False  # the window closes because of a sign-out / switch, not because the user quits
-        self.finished = False
         app = QApplication.instance()
         if app is not None:
             app.setQuitOnLastWindowClosed(False)
@@ -136,8 +130,7 @@ class WorkSession(QObject):
         self.settings.sync()
         with self.store.session() as session:
             viewer = viewer_for(session, signed.username)
-        factory = self._window_factory or MainWindow
-        window = factory(self.store, viewer, self.settings)
+        window = MainWindow(self.store, viewer, self.settings)
         window.sign_out_requested.connect(self.sign_out)
         window.lock_requested.connect(self.lock)
         window.closed.connect(self._window_closed)
@@ -145,7 +138,6 @@ class WorkSession(QObject):
         window.show()
         self.idle.start(signed.idle_lock_minutes)
         log.info("signed in: %s", signed.username)
-        self.signed_in.emit(signed.username)
 
     # --- the lock ------------------------------------------------------------------------------------------
 
@@ -170,7 +162,6 @@ class WorkSession(QObject):
         dialog.raise_()
         dialog.activateWindow()
         log.info("screen locked: %s", username)
-        self.locked_changed.emit(True)
         return dialog
 
     def _unlocked(self, dialog: SignInDialog) -> None:
@@ -187,7 +178,6 @@ class WorkSession(QObject):
         self.hidden = []
         self.idle.start(self.user.idle_lock_minutes)
         log.info("screen unlocked: %s", self.user.username)
-        self.locked_changed.emit(False)
 
     def _unlock_windows(self) -> None:
         if self.locked:
@@ -247,7 +237,6 @@ class WorkSession(QObject):
         except Exception:  # noqa: BLE001 - a sign-out is never refused; a store failure is logged
             log.exception("sign-out of %s not recorded", username)
         log.info("signed out: %s", username)
-        self.signed_out.emit(username)
 
     def _window_closed(self) -> None:
         if self._leaving:
@@ -262,7 +251,6 @@ class WorkSession(QObject):
         self.quit()
 
     def quit(self) -> None:
-        self.finished = True
         self.idle.stop()
         self.queue.stop()
         app = QApplication.instance()

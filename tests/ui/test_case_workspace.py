@@ -367,3 +367,37 @@ def test_a_stale_view_is_refused_and_read_again(qtbot, store, make_case, window_
     qtbot.waitUntil(lambda: view.actions.ready and view.actions.workspace.facts.holder == "nurse.garcia")
     assert not view.actions.qactions["claim"].isEnabled()
     assert "held by nurse.garcia" in view.actions.qactions["claim"].toolTip()
+
+
+def test_a_nurse_approves_when_the_checklist_says_met_and_cites_its_set(qtbot, store, make_case, window_for):
+    from app.services import criteria
+    from app.store.criteria_answers import checklist
+
+    tar = make_case(category="outpatient", lines=(("97110", 6),))
+    with store.session() as session, session.begin():
+        cases.claim_case(session, tar, "nurse.nguyen")
+        state = criteria.choose_set(session, tar, "nurse.nguyen", "outpatient-physical-therapy")
+        for row in state.rows:
+            if not row.is_group:
+                criteria.answer_criterion(session, tar, "nurse.nguyen", row.node.id, "met", "seen in the PT notes",
+                                          override_reason="the notes show it")
+        case = session.scalar(select(Case).where(Case.tar == tar))
+        result = checklist(session, case)
+        assert result.result.result == "criteria-met"
+        cset = result.set
+    view = open_workspace(qtbot, window_for("nurse.nguyen"), tar)
+    dialog = view.actions.trigger("decide")
+    assert dialog.outcome() == "approve"
+    assert "Criteria met" in dialog.criteria_text.text() and cset.id in dialog.cite.text()
+    assert dialog.cite.isChecked()
+    type_into(qtbot, dialog.rationale, "All criteria met as documented.")
+    dialog.cite.setChecked(False)  # a nurse's approval must cite the set
+    assert not dialog.decide_button.isEnabled() and "Cite the criteria set" in dialog.verdict_text.text()
+    dialog.cite.setChecked(True)
+    box = dialog.ask_confirmation()
+    qtbot.mouseClick(box.record_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(events(store, tar, "determined")) == 1)
+    payload = events(store, tar, "determined")[0].payload
+    assert payload["outcome"] == "approved" and payload["criteria_result"] == "criteria-met"
+    assert payload["criteria"] == [{"set_id": cset.id, "version": cset.version}]
+    assert payload["decided_by"]["username"] == "nurse.nguyen"
