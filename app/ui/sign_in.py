@@ -101,6 +101,13 @@ class SignInDialog(QDialog):
         (self.password if self.username.text() else self.username).setFocus()
         self.resize(460, self.sizeHint().height())
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """On the lock screen Escape does nothing: quitting (and signing out) is the button's, never a reflex."""
+        if self.locked is not None and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def _username_changed(self, text: str) -> None:
         if self.locked:
             other = text.strip() != self.locked.username

@@ -156,6 +156,8 @@ def test_the_idle_lock_hides_member_data_until_the_same_user_signs_in_again(qtbo
     assert not window.isVisible()
     qtbot.waitUntil(lambda: "screen-locked" in access_records(store, "nurse.nguyen"))
 
+    qtbot.keyClick(lock, Qt.Key.Key_Escape)  # no way out of the lock but the password (or the quit button)
+    assert lock.isVisible() and session.locked
     sign_in(qtbot, lock, "nurse.nguyen", "wrong-password")
     assert session.locked and lock.message.text() == "The username or password is not right."
     sign_in(qtbot, lock, "nurse.nguyen", "demo-um-nurse")
