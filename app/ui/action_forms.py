@@ -60,6 +60,8 @@ class ActionForm(QDialog):
         for spec in fields:
             widget = self._widget(spec)
             widget.setAccessibleName(_plain(spec.label) + (" (required)" if spec.required else ""))
+            if isinstance(widget, QDateTimeEdit):
+                widget.findChild(QLineEdit).setAccessibleName(widget.accessibleName())
             label = QLabel(spec.label + ":")
             label.setBuddy(widget)
             form.addRow(label, widget)

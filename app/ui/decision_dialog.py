@@ -95,6 +95,7 @@ class DecisionDialog(QDialog):
             spin.setRange(0, line.units)
             spin.setValue(line.units)
             spin.setAccessibleName(f"Line {line.line_number} {line.code}: approved units, of {line.units}")
+            spin.lineEdit().setAccessibleName(spin.accessibleName())
             spin.valueChanged.connect(self.check)
             self.lines.setCellWidget(row, 4, spin)
             self.spins[line.line_number] = spin

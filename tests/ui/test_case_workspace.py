@@ -401,3 +401,22 @@ def test_a_nurse_approves_when_the_checklist_says_met_and_cites_its_set(qtbot, s
     assert payload["outcome"] == "approved" and payload["criteria_result"] == "criteria-met"
     assert payload["criteria"] == [{"set_id": cset.id, "version": cset.version}]
     assert payload["decided_by"]["username"] == "nurse.nguyen"
+
+
+def test_every_widget_of_the_dialogs_has_a_name_for_screen_readers(qtbot, store, make_case, window_for):
+    from PySide6.QtWidgets import QAbstractButton, QWidget
+
+    tar = make_case(category="outpatient")
+    view = open_workspace(qtbot, window_for("lead.patel"), tar)
+    unnamed = []
+    for action_id in ("decide", "refer", "pend", "correct-received-date", "extend"):
+        dialog = view.actions.trigger(action_id)
+        for widget in [dialog, *dialog.findChildren(QWidget)]:
+            if widget.focusPolicy() == Qt.FocusPolicy.NoFocus or not widget.isVisibleTo(dialog):
+                continue
+            if isinstance(widget, QAbstractButton) and widget.text():
+                continue
+            if not widget.accessibleName():
+                unnamed.append(f"{action_id}: {type(widget).__name__} in {type(widget.parentWidget()).__name__}")
+        dialog.reject()
+    assert unnamed == []
