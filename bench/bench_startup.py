@@ -111,7 +111,10 @@ def main(argv: list[str]) -> int:
     start_keyring()
 
     store_home = Path(tempfile.mkdtemp(prefix="umws-bench-store-"))
-    env = {**os.environ, "UMWS_HOME": str(store_home), "QT_QPA_PLATFORM": args.platform}
+    role_of = {"nurse.garcia": "um-nurse", "lead.patel": "nurse-supervisor", "dr.shah": "medical-director"}
+    env = {**os.environ, "UMWS_HOME": str(store_home), "QT_QPA_PLATFORM": args.platform,
+           # the probe signs in with the demo user's password (demo passwords: app.services.auth.demo_password)
+           "UMWS_PASSWORD": os.environ.get("UMWS_DEMO_PASSWORD") or f"demo-{role_of.get(args.user, 'um-nurse')}"}
     source_env = {**env, "PYTHONPATH": str(REPO)}
     made = subprocess.run([str(bundle / "umws"), "demo", "--cases", str(args.cases)], env=env, capture_output=True,
                           text=True)

@@ -3,7 +3,10 @@
 Shots: main-window (a nurse's cases with their clock bands), case-view and case-timeline (every clock of a
 case), case-criteria and case-criteria-epsdt (the criteria checklist tab), supervisor-at-risk ("At risk today"),
 supervisor-all-open-filtered, clock-warning (the in-window notice when one of my cases falls under 4 hours;
-offscreen there is no system tray).
+offscreen there is no system tray); for the review workflow (issue 6): sign-in (with a wrong password's message),
+screen-locked, case-workspace (a nurse's case with the actions her role allows), case-menu (every action with its
+shortcut), refer-dialog, physician-queue (the referral summary and criteria result first), decision-dialog (a
+medical director's partial approval) and decided-timeline (every event of the case in words).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -139,6 +142,110 @@ def _age(session, case) -> int:
     return 99 if age is None else age
 
 
+def _workflow_shots(store, nurse_window, shoot, wait) -> None:
+    """Sign-in, the lock, the case workspace, the refer and decision dialogs, the physician's queue (issue 6)."""
+    from pathlib import Path as _Path
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMenuBar
+    from sqlalchemy import select
+
+    from app.store.models import Case, User
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+    from app.ui.sign_in import DEMO_HINT, SignInDialog
+    from app.ui.tasks import TaskQueue
+
+    queue = TaskQueue("screenshots sign-in")
+    try:
+        dialog = SignInDialog(store, queue, username="nurse.garcia", hint=DEMO_HINT)
+        dialog.show()
+        dialog.password.setText("not her password")
+        attempts = dialog.attempts
+        dialog.submit()
+        wait(lambda: dialog.attempts > attempts)
+        shoot(dialog, "sign-in")
+        dialog.close()
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.username == "nurse.garcia"))
+        from app.services.auth import SignedIn
+
+        locked = SignedIn(user.username, user.full_name, user.role, user.team, user.credential, user.specialty,
+                          datetime.now(timezone.utc), 15)
+        lock = SignInDialog(store, queue, locked=locked)
+        lock.show()
+        shoot(lock, "screen-locked")
+        lock.close()
+    finally:
+        queue.stop()
+
+    # The nurse's own case, in review: claim is done, pend / refer / decide are hers; reassigning is not.
+    with store.session() as session:
+        tar = session.scalar(select(Case.tar).join(User, Case.assignee_id == User.id)
+                             .where(User.username == "nurse.garcia", Case.status == "in-review")
+                             .order_by(Case.decision_due_at).limit(1))
+    view = nurse_window.open_case(tar)
+    view.resize(1000, 760)
+    wait(lambda: view.actions.ready)
+    shoot(view, "case-workspace")
+    case_menu = view.findChild(QMenuBar).actions()[0].menu()
+    case_menu.popup(view.mapToGlobal(view.rect().topLeft()))
+    shoot(case_menu, "case-menu")
+    case_menu.hide()
+    refer = view.actions.trigger("refer")
+    refer.widgets["summary"].setPlainText(
+        "Concurrent review day 3: vitals stable, ambulating with PT, on oral antibiotics since yesterday. The "
+        "continued-stay criteria for acute level of care are not met as documented; the attending asks for 2 more "
+        "days for IV-to-oral transition.")
+    refer.widgets["question"].setPlainText("Are 2 more acute days medically necessary, or is a step-down to SNF "
+                                           "appropriate?")
+    refer.resize(640, refer.sizeHint().height())
+    shoot(refer, "refer-dialog")
+    refer.reject()
+    view.reject()
+
+    home = _Path(nurse_window.settings.fileName()).parent
+    with store.session() as session:
+        doctor = viewer_for(session, "dr.morales")
+    physician = MainWindow(store, doctor, QSettings(str(home / "doctor.ini"), QSettings.Format.IniFormat))
+    physician.resize(1366, 768)
+    physician.show()
+    wait(lambda: bool(physician.queue_counts) and physician.clock_checks > 0 and physician.clock_watch_idle())
+    physician.show_queue("referred")
+    physician.splitter.setSizes([200, 700, 466])
+    row = next((r for r in range(physician.model.rowCount())
+                if len(physician.model.row_at(r).service) < 60 and physician.model.row_at(r).assignee is None), 0)
+    physician.select_row(row)
+    shoot(physician, "physician-queue")
+    referred = physician.current_tar()
+    view = physician.open_case(referred)
+    view.resize(1000, 760)
+    wait(lambda: view.actions.ready)
+    decide = view.actions.trigger("decide")
+    lines = view.actions.workspace.facts.lines
+    if any(line.units > 1 for line in lines):
+        decide.choose("partial", "medical-necessity")
+        for line in lines:
+            decide.spins[line.line_number].setValue(max(1, line.units // 2) if line.units > 1 else line.units)
+    else:
+        decide.choose("deny", "medical-necessity")
+    decide.rationale.setPlainText("Records show improvement with the current course; the full request exceeds the "
+                                  "usual duration for this condition. Half the units allow reassessment.")
+    decide.member_reason.setPlainText("Your doctor asked for more than your records show you need now. We approved "
+                                      "part of it so that your progress can be checked first.")
+    decide.resize(820, decide.sizeHint().height())
+    shoot(decide, "decision-dialog")
+    decide.ask_confirmation()
+    wait(lambda: decide.confirmation is not None and decide.confirmation.isVisible())
+    decide.confirmation.record_button.click()
+    wait(lambda: view.actions.workspace is not None and view.actions.workspace.facts.status == "determined")
+    wait(lambda: view.actions.ready)
+    view.tabs.setCurrentWidget(view.timeline)
+    shoot(view, "decided-timeline")
+    view.reject()
+    physician.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -169,6 +276,14 @@ def main(argv: list[str] | None = None) -> int:
         widget.grab().save(str(path))
         written.append(path)
 
+    def wait(condition, limit: float = 20) -> None:
+        import time
+
+        started = time.monotonic()
+        while not condition() and time.monotonic() - started < limit:
+            app.processEvents()
+            time.sleep(0.01)
+
     def settle_watch(window) -> None:
         """Wait for the counts and the first clock watch (its warning shows in the notice bar offscreen)."""
         import time
@@ -192,11 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         shoot(window, "main-window")
 
         view = window.open_case()
-        view.resize(960, 700)
+        view.resize(960, 720)
+        wait(lambda: view.actions.ready)
         shoot(view, "case-view")
-        view.tabs.setCurrentIndex(view.tabs.count() - 1)
+        view.tabs.setCurrentWidget(view.timeline)
         shoot(view, "case-timeline")
         view.reject()
+        _workflow_shots(store, window, shoot, wait)
         window.close()
 
         shoot_checklist(app, store, shoot)

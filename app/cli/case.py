@@ -68,6 +68,8 @@ def register(sub) -> None:
     refer.add_argument("--question", default="", help="the question for the reviewer")
     refer.add_argument("--specialty", default=None, help="the reviewer's specialty (same-specialty)")
     refer.add_argument("--to-user", default=None, metavar="USER", help="give it to this reviewer directly")
+    refer.add_argument("--criteria-result", default=None, choices=list(CRITERIA_RESULTS),
+                       help="the criteria result found before referring (shown to the reviewer with the summary)")
 
     extend = action("extend", "extend the decision clock (nurses and physicians)", run_extend)
     extend.add_argument("--reason", required=True, choices=list(EXTENSION_REASONS))
@@ -182,7 +184,7 @@ def run_resume(args):
 def run_refer(args):
     return _act(args, lambda s: svc.refer_case(s, args.tar, args.actor, to=args.to, summary=args.note,
                                                question=args.question, specialty=args.specialty,
-                                               to_user=args.to_user))
+                                               to_user=args.to_user, criteria_result=args.criteria_result))
 
 
 def run_extend(args):

@@ -211,7 +211,7 @@ def may_claim(role: str, state: str, assignee: str | None, username: str, *, cat
     With `category`, pharmacy staff claim medication TARs and the BH clinical director BH/SUD cases; a case referred
     to a physician (or pharmacist) is claimed by one."""
     if role not in CLAIMING_ROLES:
-        return Refusal(f"A {ROLES.get(role, role)} does not review cases; claiming is for: {_names(CLAIMING_ROLES)}.",
+        return Refusal(f"{_A(role_label(role))} does not review cases; claiming is for: {_names(CLAIMING_ROLES)}.",
                        tuple(r for r in ROLES if r in CLAIMING_ROLES))
     if not is_open(state):
         return Refusal("The case is closed; a closed case cannot be claimed.")
@@ -239,7 +239,7 @@ def may_assign(role: str, state: str, assignee_role: str, *, category: str | Non
     if not is_open(state):
         return Refusal("The case is closed; a closed case cannot be assigned.")
     if assignee_role not in CLAIMING_ROLES:
-        return Refusal(f"A {ROLES.get(assignee_role, assignee_role)} does not review cases; assign to: "
+        return Refusal(f"{_A(role_label(assignee_role))} does not review cases; assign to: "
                        f"{_names(CLAIMING_ROLES)}.", tuple(r for r in ROLES if r in CLAIMING_ROLES))
     if category is not None and not works_category(assignee_role, category):
         who = tuple(r for r in ROLES if r in CLAIMING_ROLES and works_category(r, category))

@@ -31,6 +31,9 @@ class Queue:
     team_scoped: bool = False  # only the viewer's team (when the viewer has one)
     due_today: bool = False  # only cases whose decision is due before the end of the plan day of `now`
     own_only_for: frozenset[str] = frozenset()  # these roles see only the cases assigned to them
+    # Only cases referred to one of these targets (app.domain.case_states.REFERRAL_TARGETS); None: any. A referred
+    # case with no recorded target (demo data) was referred to a physician.
+    referral_targets: tuple[str, ...] | None = None
 
 
 _ALL_ROLES = frozenset(
@@ -54,7 +57,12 @@ QUEUES: dict[str, Queue] = {
         Queue(
             "referred", "Referred to physician",
             frozenset({"medical-director", "bh-clinical-director", "nurse-supervisor", "administrator"}),
-            states=("referred",),
+            states=("referred",), referral_targets=("physician", "same-specialty"),
+        ),
+        Queue(  # a pharmacy technician's escalation (issue 6): the clinical pharmacist's queue
+            "pharmacist-referred", "Referred to pharmacist",
+            frozenset({"clinical-pharmacist", "nurse-supervisor", "administrator"}),
+            states=("referred",), referral_targets=("pharmacist",),
         ),
         Queue(
             "pharmacy", "Pharmacy TARs",

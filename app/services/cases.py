@@ -391,11 +391,12 @@ def record_information_received(session: Session, tar: str, username: str, *, no
 
 @intent("refer")
 def refer_case(session: Session, tar: str, username: str, *, to: str, summary: str, question: str = "",
-               specialty: str | None = None, to_user: str | None = None, at: datetime | None = None,
-               expected_version: int | None = None) -> Case:
+               specialty: str | None = None, to_user: str | None = None, criteria_result: str | None = None,
+               at: datetime | None = None, expected_version: int | None = None) -> Case:
     """Refer to a clinical pharmacist, a physician, or a reviewer of the same or similar specialty, with a summary
     and a question. The case leaves the referrer's list (held by `to_user` when one is named, else by nobody until
-    a reviewer of the target claims it)."""
+    a reviewer of the target claims it). `criteria_result` (optional): the criteria result the referrer found
+    (app.domain.authority.CRITERIA_RESULTS), shown to the reviewer with the summary."""
     if to not in REFERRAL_TARGETS:
         raise InvalidInput(f"refer to one of: {', '.join(REFERRAL_TARGETS)} (not '{to}')")
     act = _load(session, tar, username, at)
@@ -403,6 +404,9 @@ def refer_case(session: Session, tar: str, username: str, *, to: str, summary: s
     _refuse(authority.may_refer(act.actor.role, act.case.service_category, to))
     flow = _transition(act, "referred", target=to)
     _check_version(act, expected_version)
+    if criteria_result is not None and criteria_result not in authority.CRITERIA_RESULTS:
+        raise InvalidInput(f"criteria result '{criteria_result}' is not one of: "
+                           f"{', '.join(authority.CRITERIA_RESULTS)}")
     summary = _text(summary, "a summary for the reviewer")
     if to == "same-specialty" and not (specialty or "").strip():
         raise InvalidInput("name the specialty of the reviewer (e.g. 'Orthopaedic Surgery')")
@@ -416,9 +420,11 @@ def refer_case(session: Session, tar: str, username: str, *, to: str, summary: s
     workflow = act.workflow_row(session)
     workflow.referral_event_id = event_id
     workflow.referred_specialty = specialty.strip() if specialty else None
-    _finish(session, act, "referred",
-            {"to": to, "specialty": workflow.referred_specialty, "summary": summary, "question": question.strip(),
-             "from_user": act.actor.username, "assignee": to_user}, flow, event_id=event_id)
+    payload = {"to": to, "specialty": workflow.referred_specialty, "summary": summary, "question": question.strip(),
+               "from_user": act.actor.username, "assignee": to_user}
+    if criteria_result is not None:
+        payload["criteria_result"] = criteria_result
+    _finish(session, act, "referred", payload, flow, event_id=event_id)
     return act.case
 
 

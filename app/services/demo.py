@@ -243,6 +243,45 @@ def _medication_facts(case_id: uuid.UUID, tar: str, received: datetime, now: dat
             for name, value in facts.items()]
 
 
+_REFERRAL_FINDINGS = {
+    "not-met": ["The plan's criteria are not met as documented: {gap}.",
+                "Criteria not met: {gap}; the requester was called and has nothing more to send."],
+    "no-criteria": ["No criteria set applies to this service; it needs a reviewer of the same or similar specialty."],
+    "incomplete": ["Criteria review is incomplete: {gap}; the requester says the records are on their way, but "
+                   "the clock is close."],
+}
+_REFERRAL_GAPS = ["no documented trial of conservative therapy", "no recent imaging or test results in the record",
+                  "the notes do not show a change in function", "the requested frequency exceeds the usual course",
+                  "no documentation of failed lower-cost alternatives"]
+_REFERRAL_QUESTIONS = ["Is the requested service medically necessary as asked, or should a shorter course be "
+                       "approved?", "Would you approve in part, and how many units?",
+                       "Does the member's history support the requested level of care?",
+                       "Is a peer-to-peer with the requesting provider advisable before a decision?"]
+
+
+def _referral(case_id: uuid.UUID, tar: str, received: datetime, now: datetime, events: list[dict],
+              lines: list[NewLine], diagnoses: list[list[str]], member: dict, team: list[User]) -> dict:
+    """A `referred` event as `refer_case` writes it, with a synthetic nurse summary (its own random stream, so the
+    rest of the demo data stays what the seed made it)."""
+    rng = random.Random(tar)
+    referrers = [u for u in team if u.role in ("um-nurse", "clinical-pharmacist")]
+    referrer = rng.choice([u for u in referrers if u.role == "clinical-pharmacist"] or referrers)
+    result = rng.choices(["not-met", "no-criteria", "incomplete"], [70, 20, 10])[0]
+    age = (received.date() - member["birth_date"]).days // 365
+    line = lines[0]
+    summary = (f"{age}-year-old member; {line.code} {line.description} × {line.units} requested for "
+               f"{diagnoses[0][1]} ({diagnoses[0][0]}). "
+               + rng.choice(_REFERRAL_FINDINGS[result]).format(gap=rng.choice(_REFERRAL_GAPS)))
+    claimed = next((e["occurred_at"] for e in events if e["kind"] == "claimed"), now)
+    at = min(now, claimed, received + timedelta(minutes=rng.randint(20, 240)))
+    at = max(at, received)
+    return {"id": uuid.uuid4(), "case_id": case_id, "occurred_at": at, "actor_id": referrer.id, "kind": "referred",
+            "payload": {"to": "physician", "specialty": None, "summary": summary,
+                        "question": rng.choice(_REFERRAL_QUESTIONS), "from_user": referrer.username,
+                        "assignee": None, "criteria_result": result,
+                        "demo": True}}
+
+
 def _diagnoses(rng: random.Random, category_codes: list[list[str]], first_code: str) -> list[list[str]]:
     """One to three diagnoses of the category; most requests for a code with usual indications lead with one."""
     chosen = rng.sample(category_codes, k=min(len(category_codes), rng.randint(1, 3)))
@@ -303,6 +342,8 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
                        "occurred_at": min(now, received + timedelta(minutes=rng.randint(5, 600))),
                        "actor_id": assignee.id, "kind": "claimed",
                        "payload": {"assignee": assignee.username, "status": status, "demo": True}})
+    if status == "referred":  # the referrer's summary and question (issue 6): what the physician reads first
+        events.append(_referral(case_id, tar, received, now, events, lines, diagnoses, member, reviewers[team]))
     if category == "medication":
         events += _medication_facts(case_id, tar, received, now, lines, member)
     extensions = 0

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.case_states import STATES
 from app.domain.clocks import ClockError, ClockRequest
+from app.domain.event_text import describe_event
 from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
@@ -103,6 +104,9 @@ def _due_rule(case: Case) -> str | None:
 def _event_text(kind: str, payload: dict) -> str:
     if kind in CRITERIA_KINDS:
         return criteria_event_text(kind, payload)
+    workflow_text = describe_event(kind, payload)  # the review workflow's events (app.domain.event_text)
+    if workflow_text is not None:
+        return workflow_text
     if kind == "received":
         return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
     if kind == "claimed":

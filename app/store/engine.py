@@ -14,6 +14,7 @@ import platformdirs
 from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from app.store import keys
 from app.store.errors import ForeignDatabase, StoreError, WrongKey
@@ -52,7 +53,12 @@ class Store:
 def _sqlcipher_engine(path: Path, hex_key: str) -> Engine:
     # The password becomes `PRAGMA key = "x'…'"` on every new connection: a raw 256-bit key, no passphrase KDF.
     url = URL.create("sqlite+pysqlcipher", password=f"x'{hex_key}'", database=str(path))
-    engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+    # A pool of connections any thread checks out and returns (QueuePool), not the dialect's default of one
+    # connection per thread (SingletonThreadPool): a Qt worker thread is not a Python thread, so its thread-local
+    # connection is forgotten between jobs; the sixth such connection made the pool close an arbitrary one, possibly
+    # the GUI thread's or one in use ("Cannot operate on a closed database", or a crash).
+    engine = create_engine(url, poolclass=QueuePool, connect_args={"check_same_thread": False},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):  # runs after the dialect has set the key

@@ -18,7 +18,7 @@ from app.domain.plantime import iso_plan
 from app.domain.case_states import OPEN_STATES
 from app.domain.queues import COLUMNS, DEFAULT_SORT, QUEUES, UNDECIDED_STATES, Queue, end_of_plan_day
 from app.store import search
-from app.store.models import OPEN_CASE_SQL, Case, User
+from app.store.models import OPEN_CASE_SQL, Case, CaseWorkflow, User
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,18 @@ def _queue_condition(queue: Queue, viewer: Viewer, now: datetime):
         conditions.append(Case.service_category != queue.excluded_category)
     if queue.team_scoped and viewer.team:
         conditions.append(Case.team == viewer.team)
+    if queue.referral_targets is not None:
+        conditions.append(_referred_to(queue.referral_targets))
     return and_(*conditions)
+
+
+def _referred_to(targets: tuple[str, ...]):
+    """Cases referred to one of `targets` (case_workflow.referred_to); a case without a recorded target (made
+    before the workflow, e.g. demo data) counts as referred to a physician (app.domain.case_states.flow_of)."""
+    if "physician" in targets:
+        return Case.id.not_in(select(CaseWorkflow.case_id).where(CaseWorkflow.referred_to.is_not(None),
+                                                                 CaseWorkflow.referred_to.not_in(targets)))
+    return Case.id.in_(select(CaseWorkflow.case_id).where(CaseWorkflow.referred_to.in_(targets)))
 
 
 def _filter_condition(text: str, dialect: str):

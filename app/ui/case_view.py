@@ -1,4 +1,8 @@
-"""The case view: one case, read-only — its clocks, summary, request lines, diagnoses, notes and the timeline.
+"""The case view (the case workspace): one case — its clocks, summary, request lines, diagnoses, notes and the
+timeline of every event, with the actions the signed-in user may take on it (issue 6, scope 5: `app.ui.case_actions`
+adds them; without it the view is read-only). A referred case shows the referral first: the criteria result, the
+referrer's summary and question (`app.ui.referral_panel`). Tabs are added in one place (`CaseView.__init__`, "The
+workspace's sections"); `show_details` shows the case again after an action.
 
 workstation-ux.md ("Layout": the clocks are always visible on an open case). Opened by `MainWindow.open_case`
 (Enter, double click, Ctrl+L) with the `CaseDetails` that `app.store.case_details.load_case` read. Above the tabs,
@@ -22,8 +26,8 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QScrollArea, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget,
+    QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from app.domain.clock_bands import OVERDUE, Band, band
@@ -32,6 +36,7 @@ from app.domain.plantime import format_duration, format_instant
 from app.domain.queues import DECIDED_STATES
 from app.store.case_details import CaseDetails
 from app.ui.checklist import ChecklistPanel
+from app.ui.referral_panel import ReferralPanel
 from app.ui.worklist_model import band_icon, countdown_text, time_left
 
 TICK_MS = 30_000  # how often the countdowns move (the worklist, the summary and open case views)
@@ -287,6 +292,21 @@ class SummaryForm(QWidget):
             label.setAccessibleName(f"{name}: {value}")
 
 
+def _fill_table(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    last = table.columnCount() - 1
+    for column in range(last):  # the last column takes the rest and wraps; the others are kept readable
+        header.resizeSection(column, min(header.sectionSize(column), 320))
+
+
 def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]]) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers))
     table.setAccessibleName(name)
@@ -296,79 +316,108 @@ def _read_only_table(name: str, headers: list[str], rows: list[tuple[str, ...]])
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setTabKeyNavigation(False)
     table.setWordWrap(True)
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem(value)
-            item.setToolTip(value)
-            table.setItem(r, c, item)
-    table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
-    table.resizeRowsToContents()
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # long texts wrap
+    _fill_table(table, rows)
     return table
 
 
-class CaseView(QDialog):
-    """A read-only case: summary, request lines, diagnoses, clinical notes and the timeline of events."""
+def _notes_html(details: CaseDetails) -> str:
+    return "".join(
+        f"<p><b>{html.escape(when)}</b> — {html.escape(author)}<br>{html.escape(text)}"
+        + (f"<br><i>Attachment: {html.escape(ref)}</i>" if ref else "") + "</p>"
+        for when, author, text, ref in details.notes) or "<p>No clinical notes.</p>"
 
-    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None, *, store=None, viewer=None):
+
+class CaseView(QDialog):
+    """The case workspace: clocks, the referral (when referred), the case's sections in tabs, and -- with `actions`
+    (`app.ui.case_actions.CaseActions`) -- the actions the signed-in user's role allows, in a menu bar and a
+    toolbar. Without `actions` it is read-only."""
+
+    def __init__(self, details: CaseDetails, now: Callable[[], datetime], parent=None, *, actions=None, store=None, viewer=None):
         super().__init__(parent)
         self.details = details
-        self.setWindowTitle(f"TAR {details.tar} — {details.member_name}")
-        self.setAccessibleName(f"Case view, TAR {details.tar}")
-        self.resize(900, 640)
+        self.actions = actions
+        self._now = now
+        self.resize(960, 720)
         layout = QVBoxLayout(self)
-        heading = QLabel(f"{details.member_name} · TAR {details.tar}")
-        heading.setTextFormat(Qt.TextFormat.PlainText)
-        heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        heading.setAccessibleName(f"Case of {details.member_name}, TAR {details.tar}")
-        heading_font = heading.font()
+        self.heading = QLabel()
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        heading_font = self.heading.font()
         heading_font.setPointSizeF(heading_font.pointSizeF() * 1.25)
         heading_font.setBold(True)
-        heading.setFont(heading_font)
-        layout.addWidget(heading)
+        self.heading.setFont(heading_font)
+        layout.addWidget(self.heading)
+        if actions is not None:
+            menu_bar, toolbar = actions.attach(self)
+            layout.setMenuBar(menu_bar)
+            layout.addWidget(toolbar)
+        self.referral = ReferralPanel()  # the referrer's summary and the criteria result first (issue 6)
+        layout.addWidget(self.referral)
         self.clock = ClockBanner()
-        self.clock.show_clock(details, now())
         layout.addWidget(self.clock)
         self.clocks = ClocksPanel()
-        self.clock_lines = self.clocks.show_clocks(details, now())
         layout.addWidget(self.clocks)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Case sections")
         self.tabs.tabBar().setAccessibleName("Case sections: Ctrl+Tab moves between them")
-        summary = SummaryForm()
-        summary.show_fields(details.summary)
-        summary.set_value("Due", due_text(details, now()))
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(summary)
-        scroll.setAccessibleName("Summary")
-        self.summary = summary
-        self.tabs.addTab(scroll, "&Summary")
-        self.tabs.addTab(_read_only_table("Request lines", ["Line", "Code", "Description", "Units", "From", "To"],
-                                          details.lines), "Request &lines")
-        self.tabs.addTab(_read_only_table("Diagnoses", ["Rank", "ICD-10-CM", "Description"], details.diagnoses),
-                         "&Diagnoses")
-        notes = QTextBrowser()
-        notes.setAccessibleName("Clinical notes")
-        notes.setHtml("".join(
-            f"<p><b>{html.escape(when)}</b> — {html.escape(author)}<br>{html.escape(text)}"
-            + (f"<br><i>Attachment: {html.escape(ref)}</i>" if ref else "") + "</p>"
-            for when, author, text, ref in details.notes) or "<p>No clinical notes.</p>")
-        self.tabs.addTab(notes, "Clinical &notes")
+        self.summary = SummaryForm()
+        summary_scroll = QScrollArea()
+        summary_scroll.setWidgetResizable(True)
+        summary_scroll.setWidget(self.summary)
+        summary_scroll.setAccessibleName("Summary")
+        self.lines_table = _read_only_table("Request lines", ["Line", "Code", "Description", "Units", "From", "To"],
+                                            [])
+        self.diagnoses_table = _read_only_table("Diagnoses", ["Rank", "ICD-10-CM", "Description"], [])
+        self.notes = QTextBrowser()
+        self.notes.setAccessibleName("Clinical notes")
+        self.timeline = _read_only_table("Timeline", ["When (PT)", "Who", "What"], [])
+        # The workspace's sections, in order: a new section (e.g. the criteria checklist) is one more line here.
+        self.tabs.addTab(summary_scroll, "&Summary")
+        self.tabs.addTab(self.lines_table, "Request &lines")
+        self.tabs.addTab(self.diagnoses_table, "&Diagnoses")
+        self.tabs.addTab(self.notes, "Clinical &notes")
         if store is not None and viewer is not None:  # the criteria checklist (app.ui.checklist)
             self.criteria = ChecklistPanel(store, viewer, details.tar, self, clock=now)
             self.tabs.addTab(self.criteria, "&Criteria")
-        self.tabs.addTab(_read_only_table("Timeline", ["When (PT)", "Who", "What"], details.timeline),
-                         "&Timeline")
-        layout.addWidget(self.tabs)
+        self.tabs.addTab(self.timeline, "&Timeline")
+        layout.addWidget(self.tabs, 1)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Last action")
+        self.status.hide()
+        layout.addWidget(self.status)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self._now = now
+        self.show_details(details)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
+
+    def show_details(self, details: CaseDetails) -> None:
+        """Show the case as `details` has it (again after an action: the tabs keep their place)."""
+        self.details = details
+        now = self._now()
+        self.setWindowTitle(f"TAR {details.tar} — {details.member_name}")
+        self.setAccessibleName(f"Case view, TAR {details.tar}")
+        self.heading.setText(f"{details.member_name} · TAR {details.tar}")
+        self.heading.setAccessibleName(f"Case of {details.member_name}, TAR {details.tar}")
+        self.clock.show_clock(details, now)
+        self.clock_lines = self.clocks.show_clocks(details, now)
+        self.summary.show_fields(details.summary)
+        self.summary.set_value("Due", due_text(details, now))
+        _fill_table(self.lines_table, details.lines)
+        _fill_table(self.diagnoses_table, details.diagnoses)
+        self.notes.setHtml(_notes_html(details))
+        _fill_table(self.timeline, details.timeline)
+
+    def show_status(self, text: str) -> None:
+        """What the last action did, under the tabs (and for screen readers)."""
+        self.status.setText(text)
+        self.status.setAccessibleName(f"Last action: {text}")
+        self.status.show()
 
     def tick(self) -> None:
         now = self._now()

@@ -16,7 +16,7 @@ import logging
 from datetime import date, datetime, timezone
 from typing import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
@@ -70,7 +70,10 @@ def _error_text(error: Exception) -> str:
 
 
 class LettersTab(QWidget):
-    """The Letters tab of a case view."""
+    """The Letters tab of a case view. `changed` is emitted after it wrote to the case (issued, translated), so the
+    case's actions read the case again (its version moved)."""
+
+    changed = Signal()
 
     def __init__(self, store, viewer, tar: str, member_name: str, *, now: Callable[[], datetime], parent=None):
         super().__init__(parent)
@@ -265,6 +268,7 @@ class LettersTab(QWidget):
             return False
         self.findings.setPlainText(f"Issued. Stored exactly as sent (SHA-256 {digest}).")
         self.load()
+        self.changed.emit()
         return True
 
     # --- translating ------------------------------------------------------------------------------------
@@ -295,6 +299,7 @@ class LettersTab(QWidget):
             return False
         self.findings.setPlainText("Translation saved: " + STATUS_WORDS.get(status, status) + ".")
         self.load()
+        self.changed.emit()
         return True
 
     # --- saving -----------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Start the workstation GUI: `python main.py [--demo [N]] [--user USERNAME] [--database-url URL]`.
 
+Everyone signs in with a username and password (`app.ui.work_session`, issue 6). `--user USERNAME` only fills in
+the username on the sign-in dialog (a demo convenience): the password is still asked, so no option starts the
+workstation as someone without their password.
+
 `--demo [N]` fills an EMPTY store with N synthetic cases (default 2000) before the window opens, with a progress
 dialog that can cancel; a store that already holds cases is left as it is, so starting with `--demo` every day
 does not keep adding cases (File > Load demo data… adds more at any time). A store with no users at all offers
@@ -31,7 +35,6 @@ from sqlalchemy import func, select
 from app.store.engine import Store, open_store
 from app.store.errors import StoreError
 from app.store.models import Case, User
-from app.store.worklist import viewer_for
 from app.ui.single_instance import SingleInstance, bring_to_front
 from app.ui.tasks import Task, track_with_progress_dialog
 
@@ -47,7 +50,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--demo", nargs="?", type=int, const=DEFAULT_DEMO_CASES, default=None, metavar="N",
                         help=f"if the store holds no cases yet, add N synthetic demo cases first "
                              f"(default {DEFAULT_DEMO_CASES}); a store with cases is left as it is")
-    parser.add_argument("--user", default=None, metavar="USERNAME", help="work as this user (skips 'Work as')")
+    parser.add_argument("--user", default=None, metavar="USERNAME",
+                        help="fill in this username on the sign-in dialog (the password is still asked)")
     parser.add_argument("--database-url", default=None, metavar="URL",
                         help="work on this store instead of the local encrypted one; also $UMWS_DATABASE_URL")
     return parser.parse_known_args(argv)  # the rest is for Qt (-style, -platform, …)
@@ -177,8 +181,8 @@ def _already_running(instance: SingleInstance) -> int:
 
 def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -> int:
     from app.ui import startup_probe
-    from app.ui.main_window import MainWindow
-    from app.ui.sign_in import choose_user
+    from app.ui.sign_in import DEMO_HINT
+    from app.ui.work_session import WorkSession
 
     users, cases = _store_counts(store)
     if args.demo is not None and cases == 0:
@@ -193,18 +197,8 @@ def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -
         add_demo_data(store, DEFAULT_DEMO_CASES)
 
     settings = QSettings()
-    username = args.user or choose_user(store, settings)
-    if username is None:
-        return EXIT_OK
-    with store.session() as session:
-        viewer = viewer_for(session, username)
-    if viewer is None:
-        QMessageBox.critical(None, "Unknown user",
-                             f"There is no user '{username}' in the store {store.location}. Start again without "
-                             "--user to choose from the users it holds.")
-        return EXIT_CANNOT_START
-    log.info("working as %s", username)
-    window = MainWindow(store, viewer, settings)
-    window.show()
-    startup_probe.arm(window)
-    return app.exec()
+    session = WorkSession(store, settings, username=args.user, hint=DEMO_HINT if args.demo is not None else "")
+    startup_probe.arm_session(session)
+    session.start()
+    app.exec()
+    return EXIT_OK

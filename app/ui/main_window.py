@@ -5,6 +5,11 @@ workstation-ux.md ("Layout", "Keyboard first", "Clear and safe"); issue 3, scope
 (`app.services.cases`), demo data (`app.services.demo`). The case view is `app.ui.case_view`, the Assign dialog
 `app.ui.assign_dialog`, and the plain case details they show come from `app.store.case_details`.
 
+Case workspace (issue 6, scope 5): an opened case gets the actions the signed-in user's role allows
+(`app.ui.case_actions`, writing through the same `TaskQueue` as the counts and the clock watch); a referred case's
+summary shows the referral and the criteria result first. File > Lock screen and Sign out are signals the work
+session (`app.ui.work_session`) answers.
+
 Clock watch (issue 4, scope 4): every minute and on refresh, a task off the GUI thread records missed decision
 clocks as events (`app.services.clock_watch.record_breaches`) and reads the signed-in user's running clocks; each
 tick then warns about those that fell under 4 hours or became overdue (`app.ui.clock_warnings`).
@@ -16,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QFormLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem,
@@ -32,15 +37,18 @@ from app.domain.roles import ROLES
 from app.domain.vocabulary import TEAMS
 from app.services.cases import ActionRefused, NotFound, assign_case, claim_case
 from app.store.case_details import CaseDetails, load_case
+from app.store.case_workspace import referral_brief
 from app.store.engine import Store
 from app.store.errors import StoreError
 from app.store.models import User
 from app.store.worklist import Viewer, queue_counts, running_clocks_of
 from app.ui.assign_dialog import AssignDialog
+from app.ui.case_actions import ACTIONS as CASE_ACTIONS, CaseActions
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.letters import LettersQueueWindow, add_letters_tab
+from app.ui.referral_panel import ReferralPanel
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -94,7 +102,9 @@ class CaseSummaryPanel(QScrollArea):
         self.heading.setFont(font)
         self.clock = ClockBanner()
         self.form = SummaryForm()
+        self.referral = ReferralPanel()  # a referred case: the criteria result and the referrer's summary first
         layout.addWidget(self.heading)
+        layout.addWidget(self.referral)
         layout.addWidget(self.clock)
         layout.addWidget(self.form)
         layout.addStretch(1)
@@ -102,8 +112,10 @@ class CaseSummaryPanel(QScrollArea):
         self.details: CaseDetails | None = None
         self.show_case(None, datetime.now(timezone.utc))
 
-    def show_case(self, details: CaseDetails | None, now: datetime) -> None:
+    def show_case(self, details: CaseDetails | None, now: datetime, referral=None) -> None:
+        """`referral`: (Referral, CriteriaState) of a referred case (app.store.case_workspace.referral_brief)."""
         self.details = details
+        self.referral.show_referral(*(referral or (None, None)))
         if details is None:
             self.heading.setText("No case selected")
             self.heading.setAccessibleName("No case selected")
@@ -125,6 +137,10 @@ class CaseSummaryPanel(QScrollArea):
 # --- the window ---------------------------------------------------------------------------------------------------
 
 class MainWindow(QMainWindow):
+    sign_out_requested = Signal()  # File > Sign out (app.ui.work_session signs out and asks who signs in)
+    lock_requested = Signal()  # File > Lock screen
+    closed = Signal()  # the window closed (the work session records the sign-out)
+
     def __init__(self, store: Store, viewer: Viewer, settings: QSettings | None = None, parent=None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), tick_ms: int = TICK_MS,
                  watch_ms: int = WATCH_MS):
@@ -143,6 +159,7 @@ class MainWindow(QMainWindow):
         self._watch_task: Job | None = None
         self._watch_again = False
         self._closed = False
+        self.screen_locked = False  # set by app.ui.work_session while the screen is locked: never show itself
         with store.session() as session:
             self.user_full_name = session.scalar(select(User.full_name).where(User.id == viewer.user_id)) \
                 or viewer.username
@@ -302,6 +319,10 @@ class MainWindow(QMainWindow):
         self.action_refresh = self._action("&Refresh", self.refresh, ["F5"], "Read the worklist and counts again")
         self.action_letters = self._action("&Letters to mail…", self.show_letter_queue, ["Ctrl+Shift+M"],
                                            "Letters awaiting mailing, nearest mail-by first: print, mark mailed")
+        self.action_lock = self._action("&Lock screen", self.lock_requested.emit, ["Ctrl+Shift+L"],
+                                        "Hide member data until you sign in again")
+        self.action_sign_out = self._action("Sign &out", self.sign_out_requested.emit, ["Ctrl+Shift+Q"],
+                                            "Sign out so that someone else can sign in")
         self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
                                              _standard(QKeySequence.StandardKey.HelpContents, "F1"),
                                              "List the keyboard shortcuts")
@@ -309,6 +330,8 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.action_load_demo)
         file_menu.addSeparator()
+        file_menu.addAction(self.action_lock)
+        file_menu.addAction(self.action_sign_out)
         file_menu.addAction(self.action_quit)
         case_menu = menus.addMenu("&Case")
         for action in (self.action_open, self.action_claim, self.action_assign):
@@ -391,14 +414,15 @@ class MainWindow(QMainWindow):
         self.tick_timer.stop()
         self.watch_timer.stop()
         self.clock_warnings.close()
+        for view in list(self.case_views):  # first: an open case must not start more work on the queue
+            view.close()
         self.sync.stop()
         for task in list(self._tasks):
             task.cancel()
             task.wait()
         self.background.stop()
-        for view in list(self.case_views):
-            view.close()
         super().closeEvent(event)
+        self.closed.emit()
 
     # --- worklist -------------------------------------------------------------------------------------------
 
@@ -433,14 +457,16 @@ class MainWindow(QMainWindow):
 
     def _current_changed(self, *args) -> None:
         tar = self.current_tar()
-        details = None
+        details = referral = None
         if tar:
             try:
                 with self.store.session() as session:
                     details = load_case(session, tar)
+                    if details is not None and details.status in ("referred", "pended"):
+                        referral = referral_brief(session, tar)
             except SQLAlchemyError:
                 log.exception("could not read a case summary")
-        self.summary.show_case(details, self._clock())
+        self.summary.show_case(details, self._clock(), referral)
         self.action_open.setEnabled(tar is not None)
         self.action_claim.setEnabled(tar is not None and self.claim_refusal is None)
         self.action_assign.setEnabled(tar is not None and self.assign_refusal is None)
@@ -454,6 +480,8 @@ class MainWindow(QMainWindow):
         ids = [queue.id for queue in self.queues]
         if queue_id in ids:
             self.queue_list.setCurrentRow(ids.index(queue_id))
+        if self.screen_locked:
+            return  # member data stays hidden until the user signs in again
         self.showNormal()
         self.raise_()
         self.activateWindow()
@@ -653,8 +681,14 @@ class MainWindow(QMainWindow):
             self.tell(QMessageBox.Icon.Information, "No such case",
                       f"No case with TAR number {tar} is in this store. Check the number and try again.")
             return None
-        view = CaseView(details, self._clock, self, store=self.store, viewer=self.viewer)
-        add_letters_tab(view, self.store, self.viewer)
+        actions = CaseActions(self.store, self.viewer, self.background, tar)  # writes off the GUI thread
+        actions.changed.connect(lambda _tar: self.refresh())
+        view = CaseView(details, self._clock, self, actions=actions, store=self.store, viewer=self.viewer)
+        letters = add_letters_tab(view, self.store, self.viewer)
+        # The criteria and letters tabs write to the case too: its actions then read it again (its version moved).
+        letters.changed.connect(lambda: actions.reload())
+        if getattr(view, "criteria", None) is not None:
+            view.criteria.saved.connect(lambda: actions.reload())
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
@@ -721,9 +755,12 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         actions = [self.action_open, self.action_claim, self.action_assign, self.action_go_to, self.action_filter,
                    self.action_queues, self.action_worklist, self.action_summary, self.action_refresh,
-                   self.action_load_demo, self.action_quit]
+                   self.action_load_demo, self.action_lock, self.action_sign_out, self.action_quit]
         lines = [f"{a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}: "
                  f"{a.text().replace('&', '').rstrip('…')}" for a in actions]
+        lines += ["", "In an open case:"] + [
+            f"{QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText)}: "
+            f"{spec.text.replace('&', '').rstrip('…')}" for spec in CASE_ACTIONS] + ["Ctrl+Tab: next section"]
         self.tell(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(lines))
 
 

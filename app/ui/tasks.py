@@ -7,11 +7,10 @@ the GUI thread: `progressed(done, total)`, then exactly one of `succeeded(result
 
 Used by "Load demo data…"; later sync and batch letters run the same way.
 
-`TaskQueue` runs short, frequent work (queue counts, the clock watch every minute) one job after another on ONE
-long-lived worker thread; each `Job` calls back on the GUI thread: `succeeded(result)` or `failed(exception)`,
-then `finished()`. A new thread per job would open a new store connection per job: the local store's engine keeps
-one connection per thread (SQLAlchemy's SingletonThreadPool, five at most) and closes an arbitrary one, possibly
-in use by another thread, when a sixth thread connects.
+`TaskQueue` runs short, frequent work (queue counts, the clock watch every minute, case actions) one job after
+another on ONE long-lived worker thread; each `Job` calls back on the GUI thread: `succeeded(result)` or
+`failed(exception)`, then `finished()`. Jobs of one queue never overlap, so its writes to the store happen in order.
+(The local store's engine pools connections for any thread: app.store.engine explains why not one per thread.)
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
@@ -18,7 +19,7 @@ from app.store.models import Case, CaseEvent, User
 from app.store.worklist import viewer_for
 from app.ui.assign_dialog import AssignDialog
 from app.ui.main_window import MainWindow
-from app.ui.sign_in import LAST_USER_KEY, SignInDialog, choose_user, store_users
+from app.ui.sign_in import SignInDialog
 from app.ui.worklist_model import COLUMN_IDS, TAR_ROLE
 
 CLAIM = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -321,22 +322,6 @@ def test_every_widget_a_screen_reader_meets_has_a_name(open_window):
     assert unnamed == []
 
 
-def test_work_as_dialog_remembers_the_last_user(qtbot, demo_store, settings, monkeypatch):
-    users = store_users(demo_store)
-    assert {"nurse.garcia", "lead.patel", "dr.shah", "tech.rivera"} <= {u.username for u in users}
-    dialog = SignInDialog(users, "dr.shah")
-    qtbot.addWidget(dialog)
-    assert dialog.selected_username() == "dr.shah"
-    assert "Medical director" in dialog.users.currentItem().text()
-
-    monkeypatch.setattr(SignInDialog, "exec", lambda self: (
-        self.users.setCurrentRow(next(i for i in range(self.users.count())
-                                      if "tech.rivera" in self.users.item(i).text())),
-        QDialog.DialogCode.Accepted)[1])
-    assert choose_user(demo_store, settings) == "tech.rivera"
-    assert settings.value(LAST_USER_KEY) == "tech.rivera"
-
-
 def _remove_log_handlers():
     import logging
 
@@ -375,8 +360,19 @@ def test_run_with_demo_fills_an_empty_store_once_and_opens_the_window(qapp, isol
     windows = []
 
     def fake_exec(*args):
-        windows.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
-        for window in windows:
+        """Sign in on the dialog as the user would (--user only filled in the username), then close the window."""
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, SignInDialog) and w.isVisible())
+        assert dialog.username.text() == "nurse.garcia" and "demo-um-nurse" in dialog.hint.text()
+        dialog.password.setText("demo-um-nurse")
+        dialog.submit()
+        deadline = time.monotonic() + 20
+        opened = []
+        while not opened and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
+            opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        windows.extend(opened)
+        for window in opened:
             window.close()
         return 0
 
@@ -387,6 +383,7 @@ def test_run_with_demo_fills_an_empty_store_once_and_opens_the_window(qapp, isol
         assert run(["--demo", "40", "--user", "nurse.garcia"]) == 0  # a store with cases is left as it is
     finally:
         _remove_log_handlers()
+        qapp.setQuitOnLastWindowClosed(True)
     assert len(windows) == 2 and windows[0].viewer.username == "nurse.garcia"
     store = open_local_store()
     try:

@@ -47,3 +47,29 @@ def test_a_stopped_queue_starts_again_and_cancelled_jobs_do_not_run(qtbot):
         assert again.result == "again"
     finally:
         queue.stop()
+
+
+def test_store_work_on_the_queue_reuses_connections_and_leaves_the_gui_threads_alone(qtbot, local_store):
+    """A Qt worker thread is not a Python thread: a pool of one connection per thread made a new connection per
+    job and, at the sixth, closed an arbitrary one (possibly the GUI thread's). The store pools them instead."""
+    from sqlalchemy import event, text
+
+    opened = []
+    event.listen(local_store.engine, "connect", lambda connection, record: opened.append(threading.get_ident()))
+    with local_store.session() as session:
+        session.execute(text("SELECT 1"))
+
+    def work(progress, cancelled):
+        with local_store.session() as session:
+            return session.execute(text("SELECT count(*) FROM sqlite_master")).scalar_one()
+
+    queue = TaskQueue("store")
+    try:
+        jobs = [queue.submit(work, f"read {n}") for n in range(12)]
+        qtbot.waitUntil(lambda: queue.pending() == 0)
+    finally:
+        queue.stop()
+    assert all(job.error is None for job in jobs), [job.error for job in jobs]
+    assert len(opened) <= 2  # the GUI thread's and at most one more, whatever the number of jobs
+    with local_store.session() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
