@@ -63,12 +63,12 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 
 def build_parser() -> ArgumentParser:
-    from app.cli import audit, case, clocks, criteria, db, deadlines, demo, report, users, worklist
+    from app.cli import audit, case, clocks, criteria, db, deadlines, demo, report, stay, users, worklist
 
     parser = ArgumentParser(prog="umws", description="UM reviewer workstation")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit):
+    for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, stay):
         module.register(sub)
     return parser
 
