@@ -473,6 +473,40 @@ def _clinical_note(session: Session, sa: _StayAction, text: str) -> None:
                              author=sa.act.actor.full_name, text=text))
 
 
+def walk_criteria(session: Session, tar: str, username: str, *, set_id: str, answers: dict[str, str],
+                  evidence: str | None = None) -> None:
+    """Walk a review's criteria through the criteria services (app.services.criteria): the stay is taken by the
+    reviewer when nobody holds it (claim), the set applied when it is not the case's current one, and each answer
+    that differs from the one in use recorded with its evidence. Part of the review's transaction: a review refused
+    afterwards leaves none of it written."""
+    from app.services import criteria as criteria_svc
+    from app.store.criteria_answers import checklist
+
+    case = cases.case_by_tar(session, tar)
+    stay_of_case(session, case)
+    actor = cases._acting_user(session, username)
+    if case.assignee is None and authority.may_claim(actor.role, case.status, None, actor.username,
+                                                     category=case.service_category) is None:
+        cases.claim_case(session, tar, username)
+    try:
+        state = checklist(session, case)
+    except LookupError:
+        state = None
+    try:
+        if state is None or state.set is None or state.set.id != set_id:
+            state = criteria_svc.choose_set(session, tar, username, set_id)
+        for criterion_id, answer in answers.items():
+            row = state.row(criterion_id)
+            if row is None:
+                raise InvalidInput(f"'{criterion_id}' is not a criterion of {set_id}")
+            if row.is_group or answer == row.answer:
+                continue
+            state = criteria_svc.answer_criterion(session, tar, username, criterion_id, answer,
+                                                  evidence=(evidence or "")[:criteria_svc.MAX_NOTE] or None)
+    except criteria_svc.InvalidInput as error:
+        raise InvalidInput(str(error)) from error
+
+
 def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -854,4 +888,4 @@ def transfer_stay(session: Session, tar: str, username: str, *, transferred_at: 
 __all__ = ["ActionRefused", "Admitted", "DAY_STATUSES", "Discharged", "InvalidInput", "NewStay", "NotFound",
            "admit_stay", "change_level_of_care", "deny_days", "discharge_stay", "next_tar", "record_care_plan",
            "record_leave", "refer_stay", "request_days", "review_stay", "set_expected_discharge", "stay_of_case",
-           "transfer_stay", "utcnow"]
+           "transfer_stay", "utcnow", "walk_criteria"]

@@ -21,6 +21,7 @@ from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.store.models import Case, CaseEvent, User
+from app.store.stays import stay_due_rule
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails 
     ]
     details = CaseDetails(case.tar, case.status, [(k, v) for k, v in summary if v or k == "Due"],
                           member.display_name, case.decision_due_at, _due_rule(case), lines, diagnoses)
+    details.due_rule = stay_due_rule(session, case) or details.due_rule  # a stay's due is its review (issue 12)
     try:
         details.clock_request = clock_request_of(case)
     except ClockError as error:

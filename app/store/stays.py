@@ -196,3 +196,87 @@ def load_stay(session: Session, tar: str) -> StayView | None:
 
 def is_stay(session: Session, tar: str) -> bool:
     return session.scalar(select(Stay.id).join(Case, Case.id == Stay.case_id).where(Case.tar == tar)) is not None
+
+
+# ----- the criteria a review walks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CriteriaRow:
+    depth: int
+    id: str
+    text: str
+    is_group: bool
+    machine: str | None  # the machine's answer (a rule of the set), when it has one
+    machine_explanation: str | None
+    answer: str  # the answer in use now: the reviewer's, else the machine's, else unknown
+
+
+@dataclass(frozen=True)
+class ReviewCriteria:
+    """The continued-stay (or admission) criteria a review of this stay walks, as the checklist has them now."""
+
+    set_id: str | None
+    version: str | None
+    title: str | None
+    applied: bool  # the set is the case's current checklist (False: proposed for this level of care)
+    rows: tuple[CriteriaRow, ...]
+    result: str | None  # criteria-met, not-met, incomplete, ... (app.domain.criteria.RESULTS)
+    message: str
+    age_years: int | None = None
+
+
+def review_criteria(session: Session, tar: str) -> ReviewCriteria:
+    """The set a review walks: the case's applied set, else the one shipped for the stay's level of care
+    (app.domain.stays.LEVEL_CRITERIA: admission criteria before the first determination, continued stay after)."""
+    from app.domain.criteria.evaluate import machine_answers, overall, walk
+    from app.domain.stays import LEVEL_CRITERIA
+    from app.store.criteria_answers import case_facts, checklist
+    from app.store.criteria_library import library
+
+    case = session.scalar(select(Case).where(Case.tar == tar))
+    stay = session.scalar(select(Stay).where(Stay.case_id == case.id)) if case else None
+    if case is None or stay is None:
+        return ReviewCriteria(None, None, None, False, (), None, "Not a stay.")
+    state = None
+    try:
+        state = checklist(session, case)
+    except LookupError:
+        pass
+    if state is not None and state.set is not None:
+        rows = tuple(CriteriaRow(r.depth, r.node.id, r.node.text, r.is_group,
+                                 r.machine.answer if r.machine else None,
+                                 r.machine.explanation if r.machine else None, r.answer) for r in state.rows)
+        return ReviewCriteria(state.set.id, state.set.version, state.set.title, True, rows,
+                              state.result.result if state.result else None,
+                              state.result.message if state.result else "", state.facts.age())
+    decided = session.scalar(select(StayDay.id).where(StayDay.stay_id == stay.id,
+                                                      StayDay.status.in_(("approved", "denied"))).limit(1))
+    admission, continued = LEVEL_CRITERIA.get(stay.level_of_care, (None, None))
+    set_id = continued if decided is not None else (admission or continued)
+    facts = case_facts(session, case)
+    cset = library(session).effective(set_id, facts.received_on) if set_id else None
+    if cset is None:
+        return ReviewCriteria(None, None, None, False, (), None,
+                              "No criteria set ships for this level of care: a nurse refers the days to a "
+                              "physician, who decides on training, experience and the member's needs.")
+    machine = machine_answers(cset, facts)
+    answers = {c.id: machine[c.id].answer if c.id in machine else "unknown" for c in cset.criteria()}
+    result = overall(cset, answers, facts.age())
+    rows = tuple(CriteriaRow(depth, node.id, node.text, node.is_group,
+                             machine[node.id].answer if node.id in machine else None,
+                             machine[node.id].explanation if node.id in machine else None,
+                             answers.get(node.id, "unknown"))
+                 for depth, node in walk(cset))
+    return ReviewCriteria(cset.id, cset.version, cset.title, False, rows, result.result, result.message, facts.age())
+
+
+def stay_due_rule(session: Session, case: Case) -> str | None:
+    """What an open stay's case's due is (its decision due follows the stay's review due), in words for the case
+    summary's banner; None for any other case."""
+    if case.review_timing != "concurrent":
+        return None
+    stay = session.scalar(select(Stay).where(Stay.case_id == case.id))
+    if stay is None or stay.status != "open" or stay.review_due_at is None:
+        return None
+    if stay.review_due_at == stay_clocks.admission_review_due(stay.notified_at):
+        return "admission review within 24 hours of the facility's notification (plan UM program)"
+    return "the stay's next review: the earlier of the next review date and the last approved day"

@@ -39,6 +39,7 @@ from app.store.worklist import Viewer, queue_counts, running_clocks_of
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
+from app.ui.stay import attach_stay_tab
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -641,6 +642,7 @@ class MainWindow(QMainWindow):
                       f"No case with TAR number {tar} is in this store. Check the number and try again.")
             return None
         view = CaseView(details, self._clock, self)
+        attach_stay_tab(view, self.store, self.viewer.username, self.viewer.role, self._clock)  # issue 12
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
