@@ -12,7 +12,8 @@ the determination that decided it". Our readings (docs/stays.md):
   a day, the discharge day is not, and a stay admitted and discharged on the same day has one day.
 * ``requested``: the facility asked for the day and nobody has decided it; ``pending``: the day is before a
   physician (the stay is referred); ``approved`` and ``denied``: decided, each naming the determination (the
-  `stay-determined` event) that decided it; ``not-used``: a day asked for (or approved) after the discharge.
+  `stay-determined` event) that decided it; ``not-used``: a day asked for (or approved) after the discharge. A
+  denied day stays denied after the discharge (the determination was made); it is not a bed day.
 * Approving fewer days than requested leaves the rest requested, to be decided at the next review (whose due
   includes the regulatory clock of that request). Only a physician denies a day (H&SC 1367.01(e)).
 * Leave of absence: the member is away from the facility (a bed hold); the day stays in the ledger with its
@@ -170,6 +171,7 @@ class Ledger:
 
     admit_day: date
     days: tuple[LedgerDay, ...] = ()
+    discharge_day: date | None = None  # set once the stay is discharged
 
     # --- reading ---
     def get(self, day: date) -> LedgerDay | None:
@@ -204,16 +206,27 @@ class Ledger:
         counts["bed_days"] = self.bed_days()
         return counts
 
+    @property
+    def last_bed_day(self) -> date | None:
+        """The last night in the bed: the day before the discharge day (the admission day of a same-day stay)."""
+        if self.discharge_day is None:
+            return None
+        return max(self.admit_day, self.discharge_day - timedelta(days=1))
+
+    def is_bed_day(self, d: LedgerDay, until: date | None = None) -> bool:
+        last = self.last_bed_day
+        return (d.status != "not-used" and not d.on_leave and (last is None or d.day <= last)
+                and (until is None or d.day <= until))
+
     def bed_days(self, until: date | None = None) -> int:
-        """Days the member was in the bed: every day but those after the discharge and those on leave (and, with
-        `until`, those after it: an open stay's future days are not bed days yet)."""
-        return sum(1 for d in self.days
-                   if d.status != "not-used" and not d.on_leave and (until is None or d.day <= until))
+        """Days the member was in the bed: every day up to the night before the discharge, but those on leave (and,
+        with `until`, those after it: an open stay's future days are not bed days yet)."""
+        return sum(1 for d in self.days if self.is_bed_day(d, until))
 
     def days_by_level(self) -> dict[str, int]:
         result: dict[str, int] = {}
         for d in self.days:
-            if d.status != "not-used" and not d.on_leave:
+            if self.is_bed_day(d):
                 result[d.level_of_care] = result.get(d.level_of_care, 0) + 1
         return result
 
@@ -317,8 +330,9 @@ class Ledger:
         return changed
 
     def discharge(self, discharge_day: date) -> list[LedgerDay]:
-        """Days from the discharge day on are not used (but the admission day of a same-day stay); refused
-        while a day before the discharge is still undecided."""
+        """Days from the discharge day on (but the admission day of a same-day stay) are not used, except those
+        denied, which stay denied; refused while a day before the discharge is still undecided. Apply the result
+        with `with_days(...)` and `discharged(discharge_day)`."""
         if discharge_day < self.admit_day:
             raise StayError(f"The discharge ({_d(discharge_day)}) is before the admission "
                             f"({_d(self.admit_day)}).")
@@ -334,7 +348,11 @@ class Ledger:
         if missing:
             raise StayError(f"{_span(missing)} {'was' if len(missing) == 1 else 'were'} never requested: record "
                             "the facility's request and decide the days before the discharge.")
-        return [replace(d, status="not-used") for d in self.days if d.day > last_used and d.status != "not-used"]
+        return [replace(d, status="not-used") for d in self.days
+                if d.day > last_used and d.status in ("requested", "pending", "approved")]
+
+    def discharged(self, discharge_day: date) -> Ledger:
+        return replace(self, discharge_day=discharge_day)
 
 
 def ledger_outcome(ledger: Ledger) -> str:

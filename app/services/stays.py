@@ -84,7 +84,7 @@ def _stay_snapshot(stay: Stay) -> dict:
 def _ledger_of(stay: Stay, rows: dict[date, StayDay]) -> Ledger:
     return Ledger(stay.admit_date, tuple(
         LedgerDay(row.day, row.status, row.level_of_care, str(row.determination_id) if row.determination_id else None,
-                  bool(row.on_leave)) for _, row in sorted(rows.items())))
+                  bool(row.on_leave)) for _, row in sorted(rows.items())), stay.discharge_date)
 
 
 def stay_of_case(session: Session, case: Case) -> Stay:
@@ -784,6 +784,7 @@ def _discharge(session: Session, sa: _StayAction, out: datetime, discharge_day: 
                disposition: str, needs: list[str], note: str, *, transfer_to: str | None = None) -> Discharged:
     act = sa.act
     _apply(session, sa, unused)
+    sa.ledger = sa.ledger.discharged(discharge_day)
     stay, case = sa.stay, sa.case
     stay.status = "discharged"
     stay.discharged_at = out

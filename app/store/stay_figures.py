@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ
@@ -28,7 +28,10 @@ def _ratio(numerator: int, denominator: int, scale: int) -> float | None:
 
 
 def _bed_day():
-    return and_(StayDay.status != "not-used", StayDay.on_leave.is_(False))
+    """A night in the bed (app.domain.stays.Ledger.is_bed_day): not on leave, not after the discharge (a denied day
+    after it included), the admission day of a same-day stay counted."""
+    return and_(StayDay.status != "not-used", StayDay.on_leave.is_(False),
+                or_(Stay.discharge_date.is_(None), StayDay.day < Stay.discharge_date, StayDay.day == Stay.admit_date))
 
 
 def stay_figures(session: Session, first: date, last: date, today: date | None = None) -> dict:
@@ -37,7 +40,7 @@ def stay_figures(session: Session, first: date, last: date, today: date | None =
         EnrolmentMonth.month >= first.replace(day=1), EnrolmentMonth.month <= last.replace(day=1)))
     admits = session.scalar(select(func.count()).select_from(Stay).where(
         Stay.admit_date >= first, Stay.admit_date <= last, Stay.admission_source == "admission"))
-    bed_days = session.scalar(select(func.count()).select_from(StayDay).where(
+    bed_days = session.scalar(select(func.count()).select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id).where(
         StayDay.day >= first, StayDay.day <= min(last, today), _bed_day()))
     days_denied = session.scalar(select(func.count()).select_from(StayDay).where(
         StayDay.day >= first, StayDay.day <= last, StayDay.status == "denied"))
@@ -45,8 +48,8 @@ def stay_figures(session: Session, first: date, last: date, today: date | None =
     discharges = session.scalar(select(func.count()).select_from(Stay).where(discharged))
     readmissions = session.scalar(select(func.count()).select_from(Stay).where(
         Stay.admit_date >= first, Stay.admit_date <= last, Stay.readmission_of_id.is_not(None)))
-    length = (select(StayDay.stay_id, func.count().label("days")).where(_bed_day())
-              .group_by(StayDay.stay_id).subquery())
+    length = (select(StayDay.stay_id, func.count().label("days")).join(Stay, Stay.id == StayDay.stay_id)
+              .where(_bed_day()).group_by(StayDay.stay_id).subquery())
 
     def alos(*keys):
         rows = session.execute(

@@ -144,7 +144,7 @@ def load_stay(session: Session, tar: str) -> StayView | None:
         .where(StayDay.stay_id == stay.id).order_by(StayDay.day)).all()
     ledger = Ledger(stay.admit_date, tuple(
         LedgerDay(day, status, level, str(determination) if determination else None, bool(leave))
-        for day, status, level, determination, leave, _ in days))
+        for day, status, level, determination, leave, _ in days), stay.discharge_date)
     provider_ids = {i for i in (stay.facility_id, stay.admitting_physician_id, stay.attending_physician_id) if i}
     providers = {pid: (name, npi) for pid, name, npi in session.execute(
         select(Provider.id, Provider.name, Provider.npi).where(Provider.id.in_(provider_ids)))}
