@@ -207,10 +207,10 @@ class ReviewDialog(QDialog):
         last = view.ledger.requested_through or view.admit_date
         self.requested = _date_edit(last)
         self.requested.setMinimumDate(_qdate(last))
-        _labelled(form, "Days re&quested through:", self.requested, "Days requested through")
+        _labelled(form, "Days &requested through:", self.requested, "Days requested through")
         self.approve = _date_edit(last)
         self.approve.setMinimumDate(_qdate(view.admit_date))
-        _labelled(form, "&Approve through:", self.approve, "Approve days through")
+        _labelled(form, "Approve &through:", self.approve, "Approve days through")
         self.next_review = _date_edit(view.proposed_next_review(today))
         self.next_review.setMinimumDate(_qdate(today))
         _labelled(form, "&Next review:", self.next_review, "Next review date")
