@@ -171,6 +171,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
              cancelled: Callable[[], bool] | None = None) -> DemoResult:
     """Add `cases` synthetic cases (with members, providers and demo users) to the store."""
     rng = random.Random(seed)
+    stay_rng = random.Random(f"stays-{seed}" if seed is not None else None)  # its own stream: cases stay as they were
     fake, fake_es = Faker("en_US"), Faker("es_MX")
     fake.seed_instance(rng.random())
     fake_es.seed_instance(rng.random())
@@ -183,7 +184,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                                    _next_number(session, Provider.npi, 8, 10_000_000))
         session.execute(insert(Member), member_rows)
         session.execute(insert(Provider), provider_rows)
-        session.execute(insert(EnrolmentMonth), demo_stays.enrolment_rows(rng, member_rows, now))
+        session.execute(insert(EnrolmentMonth), demo_stays.enrolment_rows(stay_rng, member_rows, now))
         first_tar = _next_number(session, Case.tar, 10, 0)
     reviewers = {
         team: [u for u in users.values() if u.team == team and u.role in ("um-nurse", "pharmacy-technician",
@@ -207,7 +208,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                  for i in range(size)]
         for item in batch:
             if demo_stays.is_stay_case(item):
-                demo_stays.make_stay(rng, item, member_rows, stays, now, physicians)
+                demo_stays.make_stay(stay_rng, item, member_rows, stays, now, physicians)
         with store.session() as session, session.begin():
             for table, key in ((Case, "case"), (RequestLine, "lines"), (Diagnosis, "diagnoses"),
                                (ClinicalNote, "notes"), (CaseEvent, "events"), (Stay, "stays"),
