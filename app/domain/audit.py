@@ -353,7 +353,8 @@ WATCHED_DATES = {
     "provider_notified_at": "the provider notification date",
     "member_notified_at": "the member notice date",
 }
-DATE_RECORDS = ("received", "received-date-corrected", "determined", "notified", "reopened")
+DATE_RECORDS = ("received", "received-date-corrected", "determined", "notified", "reopened",
+                "stay-discharged")  # a discharge ends a stay's request: it sets the decision date (issue 12)
 
 
 _AFTER = re.compile(r'"after":(\{[^{}]*\}|null)')

@@ -257,3 +257,26 @@ def test_transfer_continues_the_stay_elsewhere(local_stays, local_stay_store):
     assert new.transferred_from == tar and new.admission_source == "transfer" and new.readmission_of is None
     assert new.level_of_care == "snf" and not new.late.late
     assert {"need": "transfer", "tar": moved.case.tar} in old.linked_requests
+
+
+def test_the_audit_trail_verifies_after_a_stay_and_sees_its_decision_date_changed(local_stays, local_stay_store):
+    from sqlalchemy import text as sql
+
+    from app.services.audit import verify_connection
+
+    today = plan_today()
+    stay = local_stays.admit(admitted=datetime.now(timezone.utc) - timedelta(days=1), days=2)
+    tar = stay.case.tar
+    act(local_stay_store, lambda s: svc.review_stay(s, tar, "nurse.garcia", clinical_update="x",
+                                                    approve_through=today, criteria_result="criteria-met"))
+    act(local_stay_store, lambda s: svc.discharge_stay(s, tar, "nurse.garcia", disposition="home",
+                                                       discharged_at=datetime.now(timezone.utc)))
+    with local_stay_store.engine.connect() as connection:
+        report = verify_connection(connection)
+    assert report.ok, report
+    with local_stay_store.engine.begin() as connection:
+        connection.execute(sql("UPDATE cases SET decided_at = '2020-01-01 00:00:00.000000' WHERE tar = :tar"),
+                           {"tar": tar})
+    with local_stay_store.engine.connect() as connection:
+        report = verify_connection(connection)
+    assert not report.ok and any("decision date" in p.message for p in report.case_problems)
