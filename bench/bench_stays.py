@@ -63,6 +63,8 @@ def raw_connection(store):
     key = keyring.get_keyring().get_password(keys.SERVICE, keys._account(default_store_path()))
     connection = sqlcipher3.connect(store.location)
     connection.execute(f"PRAGMA key = \"x'{key}'\"")
+    connection.execute("PRAGMA cache_size=-65536")  # as the workstation's engine sets it
+    connection.execute("PRAGMA temp_store=MEMORY")
     return connection
 
 

@@ -2,7 +2,8 @@
 
 Shots: main-window (a nurse's cases with their clock bands), case-view and case-timeline (every clock of a
 case), supervisor-at-risk ("At risk today"), supervisor-all-open-filtered, clock-warning (the in-window notice
-when one of my cases falls under 4 hours; offscreen there is no system tray).
+when one of my cases falls under 4 hours; offscreen there is no system tray), stays-reviews-due (a nurse's
+"Reviews due today"), stay-tab and stay-review (a stay's ledger, and its concurrent review dialog).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from sqlalchemy import select
+
     from app.services import demo
     from app.store.engine import open_store
+    from app.store.models import Stay
     from app.store.worklist import running_clocks_of, viewer_for
     from app.ui.main_window import MainWindow
 
@@ -118,6 +122,24 @@ def main(argv: list[str] | None = None) -> int:
         view.tabs.setCurrentIndex(view.tabs.count() - 1)
         shoot(view, "case-timeline")
         view.reject()
+
+        # Inpatient stays (issue 12): the nurse's "Reviews due today", a stay's ledger and its review dialog.
+        window.show_queue("reviews-due")
+        window.select_row(0)
+        shoot(window, "stays-reviews-due")
+        with store.session() as session:  # the longest open stay with approved days: a ledger worth showing
+            busy = session.scalar(select(Stay.tar).where(Stay.status == "open", Stay.approved_through.is_not(None))
+                                  .order_by(Stay.admit_date, Stay.tar).limit(1))
+        if busy:
+            stay_view = window.open_case(busy)
+            stay_view.resize(1000, 760)
+            stay_view.tabs.setCurrentWidget(stay_view.stay_tab)
+            shoot(stay_view, "stay-tab")
+            dialog = stay_view.stay_tab.review()
+            dialog.resize(720, 820)
+            shoot(dialog, "stay-review")
+            dialog.reject()
+            stay_view.reject()
         window.close()
 
         supervisor = MainWindow(store, lead, QSettings(str(Path(home) / "lead.ini"), QSettings.Format.IniFormat))

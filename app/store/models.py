@@ -368,6 +368,7 @@ class Stay(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), unique=True)
     tar: Mapped[str] = mapped_column(String(20), comment="the case's TAR number (a total order for the queues)")
+    team: Mapped[str] = mapped_column(String(20), comment="the case's team (fixed at receipt), for the team queues")
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
     facility_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
     admitting_physician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))
@@ -399,8 +400,10 @@ class Stay(Base):
     __table_args__ = (
         Index("ix_stays_open_review", "review_due_at", "tar", sqlite_where=text(OPEN_STAY_SQL),
               postgresql_where=text(OPEN_STAY_SQL)),
-        Index("ix_stays_open_discharge", "expected_discharge_date", "tar", sqlite_where=text(OPEN_STAY_SQL),
+        Index("ix_stays_open_team_review", "team", "review_due_at", "tar", sqlite_where=text(OPEN_STAY_SQL),
               postgresql_where=text(OPEN_STAY_SQL)),
+        Index("ix_stays_open_discharge", "expected_discharge_date", "review_due_at", "tar",
+              sqlite_where=text(OPEN_STAY_SQL), postgresql_where=text(OPEN_STAY_SQL)),
         Index("ix_stays_member", "member_id", "admitted_at"),
         Index("ix_stays_admit_date", "admit_date"),
         Index("ix_stays_discharge_date", "discharge_date"),

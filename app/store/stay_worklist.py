@@ -9,7 +9,7 @@ rows are the worklist's rows with the review due (`stays.review_due_at`) in the 
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, and_, false, func, literal_column, or_, select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ, iso_plan
 from app.domain.queues import EXPECTED_DISCHARGE_DAYS, QUEUES, Queue, end_of_plan_day
-from app.store.models import OPEN_STAY_SQL, Case, Provider, Stay
+from app.store.models import OPEN_CASE_SQL, OPEN_STAY_SQL, Case, Provider, Stay
 
 if TYPE_CHECKING:
     from app.store.worklist import Viewer, WorklistQuery
@@ -29,15 +29,15 @@ def _condition(queue: Queue, viewer: Viewer, now: datetime):
         conditions += [Stay.review_due_at >= now, Stay.review_due_at < end_of_plan_day(now)]
     elif queue.stays == "overdue-reviews":
         conditions.append(Stay.review_due_at < now)
-    elif queue.stays == "stays-referred":
-        conditions.append(Case.status == "referred")
+    elif queue.stays == "stays-referred":  # from the open cases' status index: referred cases are few
+        conditions += [literal_column(f"cases.{OPEN_CASE_SQL}"), Case.status == "referred"]
     elif queue.stays == "expected-discharges":
         today = now.astimezone(PLAN_TZ).date()
         conditions.append(Stay.expected_discharge_date <= today + timedelta(days=EXPECTED_DISCHARGE_DAYS))
     else:
         raise ValueError(f"unknown stay queue {queue.stays!r}")
     if queue.team_scoped and viewer.team:
-        conditions.append(Case.team == viewer.team)
+        conditions.append(Stay.team == viewer.team)  # ix_stays_open_team_review
     if viewer.role in queue.own_or_unheld_for:
         conditions.append(or_(Case.assignee_id == viewer.user_id, Case.assignee_id.is_(None)))
     return and_(*conditions)

@@ -125,19 +125,34 @@ class FactsGrid(QWidget):
 
 
 class LedgerModel(QAbstractTableModel):
-    """A stay's days: each day's status (a word), level of care, leave, who decided it and the determination."""
+    """A stay's days: each day's status (a word), level of care, leave, who decided it and the determination. The
+    texts are made once when the stay is set (a 120-day ledger paints without recomputing a cell)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view: StayView | None = None
+        self.rows: list[tuple[str, ...]] = []
+        self.colours: list[QColor | None] = []
 
     def set_view(self, view: StayView | None) -> None:
         self.beginResetModel()
         self.view = view
+        self.rows, self.colours = [], []
+        if view is not None:
+            decisions = {key: ((d.by or ""), f"{format_instant(d.at)}: {d.summary}")
+                         for key, d in view.determinations.items()}
+            for day in view.ledger.days:
+                by, summary = decisions.get(day.determination_id, ("", "")) if day.determination_id else ("", "")
+                self.rows.append((
+                    _day(day.day), DAY_STATUSES.get(day.status, day.status),
+                    LEVELS_OF_CARE.get(day.level_of_care, day.level_of_care), "On leave" if day.on_leave else "",
+                    by, summary))
+                self.colours.append(DENIED_COLOUR if day.status == "denied" else
+                                    PENDING_COLOUR if day.status == "pending" else None)
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() or self.view is None else len(self.view.ledger.days)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(LEDGER_HEADERS)
@@ -149,35 +164,18 @@ class LedgerModel(QAbstractTableModel):
         return None
 
     def cell(self, row: int, column: int) -> str:
-        day = self.view.ledger.days[row]
-        determination = self.view.determinations.get(day.determination_id) if day.determination_id else None
-        if column == 0:
-            return _day(day.day)
-        if column == 1:
-            return DAY_STATUSES.get(day.status, day.status)
-        if column == 2:
-            return LEVELS_OF_CARE.get(day.level_of_care, day.level_of_care)
-        if column == 3:
-            return "On leave" if day.on_leave else ""
-        if column == 4:
-            return (determination.by or "") if determination else ""
-        if column == 5:
-            if determination is None:
-                return ""
-            return f"{format_instant(determination.at)}: {determination.summary}"
-        return ""
+        return self.rows[row][column]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.view is None or not 0 <= index.row() < len(self.view.ledger.days) \
-                or not 0 <= index.column() < len(LEDGER_HEADERS):
+        row, column = index.row(), index.column()
+        if not index.isValid() or not 0 <= row < len(self.rows) or not 0 <= column < len(LEDGER_HEADERS):
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self.cell(index.row(), index.column())
+        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
+            return self.rows[row][column]
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{LEDGER_HEADERS[index.column()]}: {self.cell(index.row(), index.column()) or 'none'}"
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
-            status = self.view.ledger.days[index.row()].status
-            return DENIED_COLOUR if status == "denied" else PENDING_COLOUR if status == "pending" else None
+            return f"{LEDGER_HEADERS[column]}: {self.rows[row][column] or 'none'}"
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
+            return self.colours[row]
         return None
 
 
@@ -432,6 +430,8 @@ class StayTab(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setResizeContentsPrecision(30)  # column widths from the first 30 days, not every one
         layout.addWidget(self.table, 1)
         self.status = QLabel()
         self.status.setWordWrap(True)

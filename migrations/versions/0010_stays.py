@@ -7,7 +7,8 @@ Create Date: 2026-12-01
 * stays: one row per admission (a concurrent case): facility, physicians, admission instant and type, the
   notification, levels of care, the late-notice and readmission flags, and the projection the stay queues sort on
   (next review date, last approved day, review due, expected discharge), the discharge.
-  ix_stays_open_review / ix_stays_open_discharge: open stays by review due / expected discharge, TAR (partial).
+  ix_stays_open_review, ix_stays_open_team_review, ix_stays_open_discharge: open stays by review due (for a team)
+  or expected discharge, TAR (partial: the stay queues' condition).
 * stay_days: the day ledger: each day's status, level of care, request instant and deciding determination.
 * enrolment_months: the months each member was enrolled (member-months for the utilization figures).
 """
@@ -30,6 +31,8 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Uuid(), nullable=False),
         sa.Column("tar", sa.String(length=20), nullable=False,
                   comment="the case's TAR number (a total order for the queues)"),
+        sa.Column("team", sa.String(length=20), nullable=False,
+                  comment="the case's team (fixed at receipt), for the team queues"),
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("facility_id", sa.Uuid(), nullable=False),
         sa.Column("admitting_physician_id", sa.Uuid(), nullable=True),
@@ -70,8 +73,10 @@ def upgrade() -> None:
     with op.batch_alter_table("stays", schema=None) as batch_op:
         batch_op.create_index("ix_stays_open_review", ["review_due_at", "tar"], unique=False,
                               sqlite_where=sa.text(OPEN_STAY), postgresql_where=sa.text(OPEN_STAY))
-        batch_op.create_index("ix_stays_open_discharge", ["expected_discharge_date", "tar"], unique=False,
+        batch_op.create_index("ix_stays_open_team_review", ["team", "review_due_at", "tar"], unique=False,
                               sqlite_where=sa.text(OPEN_STAY), postgresql_where=sa.text(OPEN_STAY))
+        batch_op.create_index("ix_stays_open_discharge", ["expected_discharge_date", "review_due_at", "tar"],
+                              unique=False, sqlite_where=sa.text(OPEN_STAY), postgresql_where=sa.text(OPEN_STAY))
         batch_op.create_index("ix_stays_member", ["member_id", "admitted_at"], unique=False)
         batch_op.create_index("ix_stays_admit_date", ["admit_date"], unique=False)
         batch_op.create_index("ix_stays_discharge_date", ["discharge_date"], unique=False)
@@ -123,5 +128,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stays_admit_date")
         batch_op.drop_index("ix_stays_member")
         batch_op.drop_index("ix_stays_open_discharge")
+        batch_op.drop_index("ix_stays_open_team_review")
         batch_op.drop_index("ix_stays_open_review")
     op.drop_table("stays")
