@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from app.domain import stay_clocks
 from app.domain.plantime import PLAN_TZ
-from app.domain.stays import LEVEL_LINE, LEVEL_PLACE_OF_SERVICE, default_next_review
+from app.domain.stays import LEVEL_LINE, LEVEL_PLACE_OF_SERVICE
 
 STAY_CATEGORIES = {
     "inpatient": [("acute", 70), ("icu", 18), ("ltac", 12)],

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from app.domain import authority, stay_clocks
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.stays import (
-    ADMISSION_TYPES, DAY_STATUSES, DENIAL_BASES, DISCHARGE_NEEDS, DISPOSITIONS, LEVEL_CATEGORY, LEVEL_LINE,
+    ADMISSION_TYPES, DENIAL_BASES, DISCHARGE_NEEDS, DISPOSITIONS, LEVEL_CATEGORY, LEVEL_LINE,
     LEVEL_PLACE_OF_SERVICE, Ledger, LedgerDay, StayError, default_next_review, ledger_outcome, level_label,
     lowers_level, may_deny_days, may_record, require_level,
 )
@@ -44,7 +44,7 @@ from app.services.cases import (
     _refuse, _snapshot, _take, _text, iso_utc, receive_case, record_event,
 )
 from app.store.models import (
-    Case, CaseEvent, CaseWorkflow, ClinicalNote, Member, Provider, Stay, StayDay, User, utcnow,
+    Case, CaseEvent, CaseWorkflow, ClinicalNote, Member, Provider, Stay, StayDay, User,
 )
 
 STAY_STATES_OPEN = ("received", "in-review", "pended", "referred")
@@ -887,7 +887,7 @@ def transfer_stay(session: Session, tar: str, username: str, *, transferred_at: 
     return admitted
 
 
-__all__ = ["ActionRefused", "Admitted", "DAY_STATUSES", "Discharged", "InvalidInput", "NewStay", "NotFound",
+__all__ = ["ActionRefused", "Admitted", "Discharged", "InvalidInput", "NewStay", "NotFound",
            "admit_stay", "change_level_of_care", "deny_days", "discharge_stay", "next_tar", "record_care_plan",
            "record_leave", "refer_stay", "request_days", "review_stay", "set_expected_discharge", "stay_of_case",
-           "transfer_stay", "utcnow", "walk_criteria"]
+           "transfer_stay", "walk_criteria"]

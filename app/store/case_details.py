@@ -21,7 +21,7 @@ from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.store.models import Case, CaseEvent, User
-from app.store.stays import stay_due_rule
+from app.store.stays import stay_due_rule, stay_event_text
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind.startswith("stay-"):  # issue 12
+        return stay_event_text(kind, payload)
     if kind == "received":
         return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
     if kind == "claimed":

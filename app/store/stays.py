@@ -280,3 +280,73 @@ def stay_due_rule(session: Session, case: Case) -> str | None:
     if stay.review_due_at == stay_clocks.admission_review_due(stay.notified_at):
         return "admission review within 24 hours of the facility's notification (plan UM program)"
     return "the stay's next review: the earlier of the next review date and the last approved day"
+
+
+def _span_text(days: dict | None) -> str:
+    if not days or not days.get("first"):
+        return "no day"
+    first, last = date.fromisoformat(days["first"]), date.fromisoformat(days["last"])
+    count = days.get("count", (last - first).days + 1)
+    return (f"{first:%m/%d}" if first == last else f"{first:%m/%d}-{last:%m/%d}") + \
+        f" ({count} day{'s' if count != 1 else ''})"
+
+
+def stay_event_text(kind: str, payload: dict) -> str:
+    """A stay event as one line of the case's timeline (app.store.case_details)."""
+    from app.domain.stays import DISCHARGE_NEEDS, DISPOSITIONS, LEVELS_OF_CARE
+
+    level = LEVELS_OF_CARE.get(payload.get("level_of_care"), payload.get("level_of_care") or "")
+    if kind == "stay-admitted":
+        text = f"Admission recorded: {level}"
+        if payload.get("facility"):
+            text += f" at {payload['facility']}"
+        text += f", admitted {payload.get('admit_date', '')} ({payload.get('admission_type', '')})"
+        if (payload.get("late_notice") or {}).get("late"):
+            text += "; LATE NOTICE"
+        if payload.get("readmission_of"):
+            text += f"; readmission {payload.get('readmission_days')} days after TAR {payload['readmission_of']}"
+        if payload.get("transferred_from"):
+            text += f"; transferred from TAR {payload['transferred_from']}"
+        return text
+    if kind == "stay-days-requested":
+        return f"Days requested: {_span_text(payload.get('requested'))}"
+    if kind == "stay-days-pending":
+        return f"Days before a physician: {_span_text(payload.get('pending'))}"
+    if kind == "stay-determined":
+        what = payload.get("kind")
+        if what == "denial":
+            return (f"Days denied: {_span_text(payload.get('denied'))} "
+                    f"({str(payload.get('basis', '')).replace('-', ' ')})")
+        if what == "level-of-care":
+            old = LEVELS_OF_CARE.get(payload.get("from_level"), payload.get("from_level"))
+            return f"Level of care changed from {old} to {level} from {payload.get('effective')}"
+        text = f"Days approved: {_span_text(payload.get('approved'))}"
+        return text + (f"; next review {payload['next_review']}" if payload.get("next_review") else "")
+    if kind == "stay-leave-recorded":
+        return f"Leave of absence: {_span_text(payload.get('leave'))}" + (
+            f": {payload['reason']}" if payload.get("reason") else "")
+    if kind == "stay-care-plan-agreed":
+        return f"Treating provider told ({payload.get('told')}) and a care plan agreed: {payload.get('care_plan')}"
+    if kind == "stay-expected-discharge-set":
+        return f"Expected discharge {payload.get('expected_discharge')}"
+    if kind == "stay-discharged":
+        text = f"Discharged: {DISPOSITIONS.get(payload.get('disposition'), payload.get('disposition'))}"
+        if payload.get("outcome"):
+            text += f"; the stay's outcome: {str(payload['outcome']).replace('-', ' ')}"
+        needs = payload.get("needs") or []
+        if needs:
+            text += "; new requests " + ", ".join(f"TAR {n['tar']} ({n['need']})" for n in needs)
+        return text
+    if kind == "stay-transferred":
+        return f"Transferred to {payload.get('to_facility')}: the stay continues as TAR {payload.get('to_tar')}"
+    if kind == "stay-discharge-need":
+        label = DISCHARGE_NEEDS.get(payload.get("need"), (payload.get("need"),))[0]
+        return f"Discharge need ({label}) from the stay of TAR {payload.get('from_tar')}"
+    return kind.replace("-", " ").capitalize()
+
+
+def is_open_stay(session: Session, case: Case) -> bool:
+    """Whether the case is a stay still open (its days are decided by the stay's reviews, not the case)."""
+    if case.review_timing != "concurrent":
+        return False
+    return session.scalar(select(Stay.id).where(Stay.case_id == case.id, Stay.status == "open")) is not None

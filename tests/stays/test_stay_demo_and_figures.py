@@ -2,23 +2,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 
-from app.domain import stay_clocks
 from app.domain.stays import LEVEL_CATEGORY
 from app.services import demo
 from app.store.stay_figures import stay_figures
 from app.store.stays import load_stay
 from app.store.worklist import WorklistQuery, viewer_for
 from tests.stays.conftest import PT
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory):
-    return tmp_path_factory.mktemp("stay-demo")
 
 
 @pytest.fixture
@@ -76,7 +70,8 @@ def test_demo_stays_are_consistent(demo_store):
 def test_figures_agree_with_sql_counts(demo_store):
     today = datetime.now(timezone.utc).astimezone(PT).date()
     first, last = today.replace(day=1) - timedelta(days=150), today
-    figures = stay_figures(demo_store.session(), first, last, today)
+    with demo_store.session() as session:
+        figures = stay_figures(session, first, last, today)
     p = {"first": first, "last": last, "month0": first.replace(day=1), "month1": last.replace(day=1)}
     member_months = rows(demo_store, "SELECT count(*) FROM enrolment_months WHERE month BETWEEN :month0 AND :month1",
                          **p)[0][0]

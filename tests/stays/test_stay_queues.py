@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from app.domain.queues import QUEUES, queues_for_role
+from app.domain.queues import queues_for_role
 from app.services import stays as svc
-from app.store.models import Case, Stay
+from app.store.models import Stay
 from app.store.worklist import WorklistQuery, queue_counts, viewer_for
 from tests.stays.conftest import PT, plan_today
 

@@ -2,7 +2,7 @@
 refusal of the issue leaving nothing written."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -280,3 +280,32 @@ def test_the_audit_trail_verifies_after_a_stay_and_sees_its_decision_date_change
     with local_stay_store.engine.connect() as connection:
         report = verify_connection(connection)
     assert not report.ok and any("decision date" in p.message for p in report.case_problems)
+
+
+def test_stay_events_read_as_sentences_on_the_timeline(local_stays, local_stay_store):
+    from app.store.case_details import load_case
+
+    stay = local_stays.admit(admitted=datetime.now(timezone.utc) - timedelta(days=1), days=2)
+    tar = stay.case.tar
+    act(local_stay_store, lambda s: svc.review_stay(s, tar, "nurse.garcia", clinical_update="x",
+                                                    approve_through=plan_today(), criteria_result="criteria-met"))
+    with local_stay_store.session() as session:
+        details = load_case(session, tar, full=True)
+    texts = [what for _, _, what in details.timeline]
+    assert any(t.startswith("Admission recorded: Acute at ") for t in texts)
+    assert any(t.startswith("Days approved: ") and "(2 days); next review" in t for t in texts)
+    assert "the stay's next review" in details.due_rule
+
+
+def test_an_open_stay_is_not_determined_as_a_whole(local_stays, local_stay_store):
+    from app.services.cases import decide_case, withdraw_case
+
+    stay = local_stays.admit(days=2)
+    tar = stay.case.tar
+    before = local_stays.counts(tar)
+    with pytest.raises(ActionRefused, match="is an open stay: its days are decided by the stay's reviews"):
+        act(local_stay_store, lambda s: decide_case(s, tar, "dr.shah", outcome="deny", rationale="x",
+                                                    member_reason="y"))
+    with pytest.raises(ActionRefused, match="is an open stay"):
+        act(local_stay_store, lambda s: withdraw_case(s, tar, "nurse.garcia", note="facility called"))
+    assert local_stays.counts(tar) == before
