@@ -21,7 +21,7 @@ from app.domain.plantime import format_instant, to_plan
 from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.store.models import Case, CaseEvent, User
-from app.store.stays import stay_due_rule, stay_event_text
+from app.store.stays import show_stay_clocks, stay_event_text
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +171,11 @@ def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails 
     ]
     details = CaseDetails(case.tar, case.status, [(k, v) for k, v in summary if v or k == "Due"],
                           member.display_name, case.decision_due_at, _due_rule(case), lines, diagnoses)
-    details.due_rule = stay_due_rule(session, case) or details.due_rule  # a stay's due is its review (issue 12)
     try:
         details.clock_request = clock_request_of(case)
     except ClockError as error:
         details.clock_problem = f"The clocks cannot be counted for this case: {error}."
+    show_stay_clocks(session, case, details)  # an open stay's due is its next review (issue 12)
     details.decided_at = _decided_at(session, case)
     details.extensions = getattr(case, "extensions_taken", 0) or 0
     if full:

@@ -282,6 +282,23 @@ def stay_due_rule(session: Session, case: Case) -> str | None:
     return "the stay's next review: the earlier of the next review date and the last approved day"
 
 
+OPEN_STAY_CLOCKS = ("This is an open stay: its clock is the next review (the Stay tab), the earliest of the admission "
+                    "review within 24 hours of the notification, the next review date, the last approved day and the "
+                    "regulatory decision due of any request for days still undecided.")
+
+
+def show_stay_clocks(session: Session, case: Case, details) -> None:
+    """For the case summary and view (app.store.case_details.CaseDetails) of an open stay: the banner names the
+    stay's review rule, and the Clocks panel says where the stay's clocks are instead of counting the admission
+    request's regulatory clocks as if no day had been decided."""
+    rule = stay_due_rule(session, case)
+    if rule is None:
+        return
+    details.due_rule = rule
+    details.clock_request = None
+    details.clock_problem = OPEN_STAY_CLOCKS
+
+
 def _span_text(days: dict | None) -> str:
     if not days or not days.get("first"):
         return "no day"

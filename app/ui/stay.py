@@ -13,7 +13,7 @@ not a stay).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QDateTime, QModelIndex, QPersistentModelIndex, Qt, QTime, Signal
@@ -29,7 +29,8 @@ from app.domain.criteria.model import ANSWER_LABELS
 from app.domain.plantime import PLAN_TZ, format_duration, format_instant
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.stays import (
-    ADMISSION_TYPES, DAY_STATUSES, DENIAL_BASES, DISCHARGE_NEEDS, DISPOSITIONS, LEVELS_OF_CARE, lowers_level,
+    ADMISSION_TYPES, DAY_STATUSES, DENIAL_BASES, DISCHARGE_NEEDS, DISPOSITIONS, LEVELS_OF_CARE,
+    REVIEW_INTERVAL_DAYS, lowers_level,
 )
 from app.services import stays as svc
 from app.store.engine import Store
@@ -203,10 +204,13 @@ class ReviewDialog(QDialog):
                                       "discharge")
         _labelled(form, "Clinical &update:", self.update_text, "Clinical update")
         last = view.ledger.requested_through or view.admit_date
-        self.requested = _date_edit(last)
+        undecided = any(d.status in ("requested", "pending") for d in view.ledger.days)
+        # Nothing left to decide: the facility's next request is usually for the level's review interval.
+        asked = last if undecided else max(last, today) + timedelta(days=REVIEW_INTERVAL_DAYS[view.level_of_care])
+        self.requested = _date_edit(asked)
         self.requested.setMinimumDate(_qdate(last))
         _labelled(form, "Days &requested through:", self.requested, "Days requested through")
-        self.approve = _date_edit(last)
+        self.approve = _date_edit(asked)
         self.approve.setMinimumDate(_qdate(view.admit_date))
         _labelled(form, "Approve &through:", self.approve, "Approve days through")
         self.next_review = _date_edit(view.proposed_next_review(today))
@@ -268,6 +272,7 @@ class ReviewDialog(QDialog):
                 continue
             label = QLabel(f"{indent}{row.text}")
             label.setWordWrap(True)
+            label.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
             if row.machine in ("met", "not-met", "not-applicable"):
                 value = QLabel(f"{ANSWER_LABELS[row.machine]} (by rule: {row.machine_explanation or ''})")
                 value.setWordWrap(True)
@@ -522,8 +527,21 @@ class StayTab(QWidget):
         self.model.set_view(self.view)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.scroll_to_today()
         self._show()
         self._enable()
+
+    def scroll_to_today(self) -> None:
+        """Today's day of the ledger (or its last day) in view: a long stay opens where the review is."""
+        if self.view is None or not self.view.ledger.days:
+            return
+        days = [d.day for d in self.view.ledger.days]
+        row = days.index(self.today()) if self.today() in days else len(days) - 1
+        self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API: laid out now, so the scroll lands
+        super().showEvent(event)
+        self.scroll_to_today()
 
     def _show(self) -> None:
         view = self.view
