@@ -155,7 +155,8 @@ def _show(view: StayView) -> None:
     print(f"TAR {view.tar} · {view.member} · {view.facility} · {LEVELS_OF_CARE[view.level_of_care]} · "
           f"{view.status}{late}{readmit}")
     print(f"admitted {format_instant(view.admitted_at, year=True)}; notified {format_instant(view.notified_at, year=True)}"
-          + (f"; discharged {format_instant(view.discharged_at, year=True)} ({view.disposition})"
+          + (f"; discharged {format_instant(view.discharged_at, year=True)} "
+             f"({DISPOSITIONS.get(view.disposition, view.disposition)})"
              if view.discharged_at else ""))
     print(f"approved through {view.approved_through or '—'}; next review {view.next_review or '—'}; review due "
           f"{format_instant(view.review_due_at, year=True) or '—'}"

@@ -688,7 +688,7 @@ def record_care_plan(session: Session, tar: str, username: str, *, provider_told
         raise InvalidInput("the treating provider cannot have been told in the future")
     last = session.scalar(select(func.max(CaseEvent.occurred_at)).where(
         CaseEvent.case_id == sa.case.id, CaseEvent.kind == "stay-determined"))
-    if last is not None and told_at < last:
+    if last is not None and told_at < last.replace(second=0, microsecond=0):  # a call's time is to the minute
         raise InvalidInput("the treating provider was told before the decision was made; give the time of the call")
     told = _text(told, "who was told (the treating provider's name)")
     care_plan = _text(care_plan, "the care plan agreed with the treating provider")
