@@ -184,7 +184,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                                    _next_number(session, Provider.npi, 8, 10_000_000))
         session.execute(insert(Member), member_rows)
         session.execute(insert(Provider), provider_rows)
-        session.execute(insert(EnrolmentMonth), demo_stays.enrolment_rows(stay_rng, member_rows, now))
+        session.execute(insert(EnrolmentMonth.__table__), demo_stays.enrolment_rows(stay_rng, member_rows, now))
         first_tar = _next_number(session, Case.tar, 10, 0)
     reviewers = {
         team: [u for u in users.values() if u.team == team and u.role in ("um-nurse", "pharmacy-technician",
@@ -214,8 +214,8 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                                (ClinicalNote, "notes"), (CaseEvent, "events"), (Stay, "stays"),
                                (StayDay, "stay_days")):
                 rows = [row for item in batch for row in (item.get(key, ()) if key != "case" else [item[key]])]
-                if rows:
-                    session.execute(insert(table), rows)
+                if rows:  # Core executemany: one statement per table (the ORM splits rows by their None columns)
+                    session.execute(insert(table.__table__), rows)
         made += size
         if progress:
             progress(made, cases)
