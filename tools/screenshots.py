@@ -6,7 +6,8 @@ supervisor-all-open-filtered, clock-warning (the in-window notice when one of my
 offscreen there is no system tray); for the review workflow (issue 6): sign-in (with a wrong password's message),
 screen-locked, case-workspace (a nurse's case with the actions her role allows), case-menu (every action with its
 shortcut), refer-dialog, physician-queue (the referral summary and criteria result first), decision-dialog (a
-medical director's partial approval) and decided-timeline (every event of the case in words).
+medical director's partial approval) and decided-timeline (every event of the case in words); stays-reviews-due (a nurse's
+"Reviews due today"), stay-tab and stay-review (a stay's ledger, and its concurrent review dialog).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -257,8 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from sqlalchemy import select
+
     from app.services import demo
     from app.store.engine import open_store
+    from app.store.models import Stay
     from app.store.worklist import running_clocks_of, viewer_for
     from app.ui.main_window import MainWindow
 
@@ -314,6 +318,24 @@ def main(argv: list[str] | None = None) -> int:
         shoot(view, "case-timeline")
         view.reject()
         _workflow_shots(store, window, shoot, wait)
+
+        # Inpatient stays (issue 12): the nurse's "Reviews due today", a stay's ledger and its review dialog.
+        window.show_queue("reviews-due")
+        window.select_row(0)
+        shoot(window, "stays-reviews-due")
+        with store.session() as session:  # the longest open stay with approved days: a ledger worth showing
+            busy = session.scalar(select(Stay.tar).where(Stay.status == "open", Stay.approved_through.is_not(None))
+                                  .order_by(Stay.admit_date, Stay.tar).limit(1))
+        if busy:
+            stay_view = window.open_case(busy)
+            stay_view.resize(1000, 760)
+            stay_view.tabs.setCurrentWidget(stay_view.stay_tab)
+            shoot(stay_view, "stay-tab")
+            dialog = stay_view.stay_tab.review()
+            dialog.resize(720, 820)
+            shoot(dialog, "stay-review")
+            dialog.reject()
+            stay_view.reject()
         window.close()
 
         shoot_checklist(app, store, shoot)

@@ -12,6 +12,7 @@ from app.cli.deadlines import parse_instant
 from app.domain.plantime import format_instant
 from app.domain.queues import COLUMNS, DEFAULT_SORT, QUEUES
 from app.domain.roles import ROLES
+from app.store.stay_worklist import stay_fields
 from app.store.worklist import WorklistQuery, viewer_for
 
 
@@ -49,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
                                EXIT_REFUSED)
             query = WorklistQuery(args.queue, viewer, args.filter, args.sort, args.desc, now)
             rows = query.page(session, args.offset, args.limit)
+            stays = stay_fields(session, [row.tar for row in rows]) if queue.stays else {}
     finally:
         store.close()
     if args.json:
-        print_json([row.to_json() for row in rows])
+        print_json([{**row.to_json(), **stays.get(row.tar, {})} for row in rows])
     else:
         for row in rows:
             print(f"{row.tar:<12} {row.member[:28]:<28} {row.service[:40]:<40} {row.urgency:<7} "

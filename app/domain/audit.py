@@ -354,7 +354,8 @@ WATCHED_DATES = {
     "member_notified_at": "the member notice date",
 }
 DATE_RECORDS = ("received", "received-date-corrected", "determined", "notified", "reopened",
-                "case-synced")  # the last: a laptop took the central store's copy of the case (app.sync.apply)
+                "case-synced",  # a laptop took the central store's copy of the case (app.sync.apply)
+                "stay-discharged")  # a discharge ends a stay's request: it sets the decision date (issue 12)
 
 
 _AFTER = re.compile(r'"after":(\{[^{}]*\}|null)')

@@ -34,6 +34,8 @@ class Queue:
     # Only cases referred to one of these targets (app.domain.case_states.REFERRAL_TARGETS); None: any. A referred
     # case with no recorded target (demo data) was referred to a physician.
     referral_targets: tuple[str, ...] | None = None
+    stays: str | None = None  # a stay queue (issue 12): STAY_QUEUES says which stays it holds
+    own_or_unheld_for: frozenset[str] = frozenset()  # these roles see the cases they hold and those nobody holds
 
 
 _ALL_ROLES = frozenset(
@@ -81,8 +83,28 @@ QUEUES: dict[str, Queue] = {
             frozenset({"nurse-supervisor", "administrator", "auditor", "um-nurse", "pharmacy-technician"}),
             states=UNDECIDED_STATES, due_today=True, own_only_for=frozenset({"um-nurse", "pharmacy-technician"}),
         ),
+        # Stay queues (issue 12, scope 3; app.store.stay_worklist): open stays, the Due column being the review due.
+        Queue("reviews-due", "Reviews due today", frozenset({"um-nurse", "nurse-supervisor", "administrator"}),
+              stays="reviews-due", team_scoped=True, own_or_unheld_for=frozenset({"um-nurse"})),
+        Queue("overdue-reviews", "Overdue reviews", frozenset({"um-nurse", "nurse-supervisor", "administrator"}),
+              stays="overdue-reviews", team_scoped=True, own_or_unheld_for=frozenset({"um-nurse"})),
+        Queue("stays-referred", "Stays referred",
+              frozenset({"medical-director", "bh-clinical-director", "nurse-supervisor", "administrator"}),
+              stays="stays-referred"),
+        Queue("expected-discharges", "Expected discharges",
+              frozenset({"um-nurse", "nurse-supervisor", "um-coordinator", "administrator"}),
+              stays="expected-discharges", team_scoped=True, own_or_unheld_for=frozenset({"um-nurse"})),
     )
 }
+
+# Which open stays each stay queue holds (issue 12, scope 3), judged at the query's `now`:
+# reviews-due: the review is due later today (not yet overdue); overdue-reviews: the review due has passed;
+# stays-referred: the stay's case is referred to a physician; expected-discharges: the expected discharge is on or
+# before the 6th plan day after today ("for the week"; an earlier one not yet recorded is still listed).
+# Ordered by the review due (the earliest of the next review date and the last approved day, app.domain.stay_clocks),
+# expected discharges by the expected day first.
+STAY_QUEUES = ("reviews-due", "overdue-reviews", "stays-referred", "expected-discharges")
+EXPECTED_DISCHARGE_DAYS = 6
 
 
 def end_of_plan_day(now: datetime) -> datetime:

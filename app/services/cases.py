@@ -586,6 +586,12 @@ def _criteria_of(session: Session, case: Case, claimed: str | None):
 
 def _determine(session: Session, act: _Action, flow: CaseFlow, outcome: str, details: dict,
                criteria_result: str | None = None) -> Case:
+    from app.store.stays import is_open_stay
+
+    if is_open_stay(session, act.case):  # issue 12: a stay's case is determined by its discharge
+        raise ActionRefused(f"TAR {act.case.tar} is an open stay: its days are decided by the stay's reviews (the "
+                            "Stay tab; umws stay review, umws stay deny), and the case is determined when the stay "
+                            "is discharged.", kind="state")
     event_id = uuid.uuid4()
     workflow = act.workflow_row(session)
     if workflow.determination_event_id:

@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 
 from app.domain.identifiers import npi_check_digit
 from app.domain.vocabulary import team_for_category
+from app.services import demo_stays
 from app.services.auth import set_demo_passwords
 from app.services.cases import NewLine, decision_due, service_summary
 from app.store.engine import Store
-from app.store.models import Case, CaseEvent, ClinicalNote, Diagnosis, Member, Provider, RequestLine, User
+from app.store.models import (
+    Case, CaseEvent, ClinicalNote, Diagnosis, EnrolmentMonth, Member, Provider, RequestLine, Stay, StayDay, User,
+)
 
 CODES = json.loads((Path(__file__).resolve().parents[2] / "resources" / "demo" / "codes.json").read_text())
 
@@ -58,6 +61,7 @@ STATUS_WEIGHTS = [("received", 30), ("in-review", 22), ("pended", 9), ("referred
 COUNTIES = ["Solano", "Napa", "Yolo", "Sonoma", "Marin", "Mendocino", "Lake", "Humboldt", "Del Norte", "Shasta"]
 
 BATCH = 2000
+FACILITY_WORDS = ("Medical Center", "Community Hospital", "Health Clinic")
 DECIDED = ("determined", "notified", "closed")
 # Outcomes of decided demo cases; denials are about 4% of authorizations (seeds/003, MSO white paper).
 OUTCOMES = [("approved", 84), ("partially-approved", 5), ("denied", 4), ("withdrawn", 4),
@@ -150,7 +154,7 @@ def _providers(fake: Faker, rng: random.Random, count: int, npi_start: int) -> l
         stem = f"1{npi_start + n:08d}"
         specialty = rng.choice(CODES["specialties"])
         is_facility = rng.random() < 0.2
-        name = (f"{fake.city()} {rng.choice(['Medical Center', 'Community Hospital', 'Health Clinic'])}"
+        name = (f"{fake.city()} {rng.choice(FACILITY_WORDS)}"
                 if is_facility else f"{fake.first_name()} {fake.last_name()}, {rng.choice(['MD', 'MD', 'DO', 'NP'])}")
         rows.append({
             "id": uuid.uuid4(), "npi": stem + npi_check_digit(stem), "name": name, "specialty": specialty,
@@ -173,6 +177,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
              cancelled: Callable[[], bool] | None = None) -> DemoResult:
     """Add `cases` synthetic cases (with members, providers and demo users) to the store."""
     rng = random.Random(seed)
+    stay_rng = random.Random(f"stays-{seed}" if seed is not None else None)  # its own stream: cases stay as they were
     fake, fake_es = Faker("en_US"), Faker("es_MX")
     fake.seed_instance(rng.random())
     fake_es.seed_instance(rng.random())
@@ -185,6 +190,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                                    _next_number(session, Provider.npi, 8, 10_000_000))
         session.execute(insert(Member), member_rows)
         session.execute(insert(Provider), provider_rows)
+        session.execute(insert(EnrolmentMonth.__table__), demo_stays.enrolment_rows(stay_rng, member_rows, now))
         first_tar = _next_number(session, Case.tar, 10, 0)
     reviewers = {
         team: [u for u in users.values() if u.team == team and u.role in ("um-nurse", "pharmacy-technician",
@@ -197,6 +203,8 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
     for user in colleagues:
         reviewers[user.team].append(user)
     physicians = [u for u in users.values() if u.role in ("medical-director", "bh-clinical-director")]
+    stays = demo_stays.DemoStays(facilities=[p for p in provider_rows if p["name"].endswith(FACILITY_WORDS)]
+                                 or provider_rows)
     made = 0
     while made < cases:
         if cancelled and cancelled():
@@ -204,12 +212,16 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
         size = min(BATCH, cases - made)
         batch = [_case(rng, fake, first_tar + made + i, member_rows, provider_rows, reviewers, physicians, now)
                  for i in range(size)]
+        for item in batch:
+            if demo_stays.is_stay_case(item):
+                demo_stays.make_stay(stay_rng, item, member_rows, stays, now, physicians)
         with store.session() as session, session.begin():
             for table, key in ((Case, "case"), (RequestLine, "lines"), (Diagnosis, "diagnoses"),
-                               (ClinicalNote, "notes"), (CaseEvent, "events")):
-                rows = [row for item in batch for row in (item[key] if key != "case" else [item[key]])]
-                if rows:
-                    session.execute(insert(table), rows)
+                               (ClinicalNote, "notes"), (CaseEvent, "events"), (Stay, "stays"),
+                               (StayDay, "stay_days")):
+                rows = [row for item in batch for row in (item.get(key, ()) if key != "case" else [item[key]])]
+                if rows:  # Core executemany: one statement per table (the ORM splits rows by their None columns)
+                    session.execute(insert(table.__table__), rows)
         made += size
         if progress:
             progress(made, cases)
@@ -380,4 +392,5 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
                    "author": requester["name"], "text": fake.paragraph(nb_sentences=4),
                    "attachment_ref": None}],
         "events": events,
+        "member": member,
     }

@@ -23,6 +23,7 @@ from app.domain.queues import DECIDED_STATES
 from app.domain.vocabulary import LANGUAGES, LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, SEXES, URGENCIES
 from app.store.models import Case, CaseEvent, CaseWorkflow, User
 from app.store.criteria_answers import CRITERIA_KINDS, event_text as criteria_event_text
+from app.store.stays import show_stay_clocks, stay_event_text
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind.startswith("stay-"):  # issue 12
+        return stay_event_text(kind, payload)
     if kind in CRITERIA_KINDS:
         return criteria_event_text(kind, payload)
     workflow_text = describe_event(kind, payload)  # the review workflow's events (app.domain.event_text)
@@ -181,6 +184,7 @@ def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails 
         details.clock_request = clock_request_of(case)
     except ClockError as error:
         details.clock_problem = f"The clocks cannot be counted for this case: {error}."
+    show_stay_clocks(session, case, details)  # an open stay's due is its next review (issue 12)
     details.decided_at = _decided_at(session, case)
     details.extensions = getattr(case, "extensions_taken", 0) or 0
     workflow = session.get(CaseWorkflow, case.id)

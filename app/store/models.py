@@ -630,3 +630,96 @@ class IntakeDocument(Base):
     attached_by: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (Index("ix_intake_documents_case", "case_id"), Index("ix_intake_documents_sha256", "sha256"))
+
+
+# ----- inpatient and facility stays (issue 12) ------------------------------------------------------------------
+# The stay queues' partial indexes: open stays only, which is all the queues show.
+OPEN_STAY_SQL = "status = 'open'"
+
+
+class Stay(Base):
+    """An admission to a facility and the projection of its events (`stay-*` events on its case, a concurrent
+    case). The day ledger is `stay_days`; both are kept in the same transaction as the event that changes them
+    (app.services.stays), like the worklist projection on `cases`."""
+
+    __tablename__ = "stays"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), unique=True)
+    tar: Mapped[str] = mapped_column(String(20), comment="the case's TAR number (a total order for the queues)")
+    team: Mapped[str] = mapped_column(String(20), comment="the case's team (fixed at receipt), for the team queues")
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    facility_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
+    admitting_physician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))
+    attending_physician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    admit_date: Mapped[date] = mapped_column(Date, comment="plan-local day of the admission")
+    admission_type: Mapped[str] = mapped_column(String(12), comment="emergency, urgent, elective")
+    admission_source: Mapped[str] = mapped_column(String(12), default="admission",
+                                                  comment="admission, or transfer from another facility")
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the facility notified the plan")
+    admit_level_of_care: Mapped[str] = mapped_column(String(20))
+    level_of_care: Mapped[str] = mapped_column(String(20), comment="current level of care")
+    status: Mapped[str] = mapped_column(String(12), default="open", comment="open, discharged")
+    late_notice: Mapped[bool] = mapped_column(default=False, comment="notified more than one business day late")
+    readmission_of_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the stay discharged within 30 days")
+    readmission_days: Mapped[int | None] = mapped_column(Integer, comment="days since that discharge")
+    transferred_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the stay this one continues")
+    next_review_date: Mapped[date | None] = mapped_column(Date)
+    approved_through: Mapped[date | None] = mapped_column(Date, comment="the last approved day")
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="app.domain.stay_clocks.review_due")
+    expected_discharge_date: Mapped[date | None] = mapped_column(Date)
+    care_plan_pending: Mapped[bool] = mapped_column(
+        default=False, comment="days denied or level lowered: provider not yet told or no care plan agreed")
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discharge_date: Mapped[date | None] = mapped_column(Date, comment="plan-local day of the discharge")
+    disposition: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_stays_open_review", "review_due_at", "tar", sqlite_where=text(OPEN_STAY_SQL),
+              postgresql_where=text(OPEN_STAY_SQL)),
+        Index("ix_stays_open_team_review", "team", "review_due_at", "tar", sqlite_where=text(OPEN_STAY_SQL),
+              postgresql_where=text(OPEN_STAY_SQL)),
+        Index("ix_stays_open_discharge", "expected_discharge_date", "review_due_at", "tar",
+              sqlite_where=text(OPEN_STAY_SQL), postgresql_where=text(OPEN_STAY_SQL)),
+        Index("ix_stays_member", "member_id", "admitted_at"),
+        Index("ix_stays_admit_date", "admit_date"),
+        Index("ix_stays_discharge_date", "discharge_date"),
+    )
+
+
+class StayDay(Base):
+    """One day of a stay's ledger (app.domain.stays.Ledger): its status, level of care and deciding determination."""
+
+    __tablename__ = "stay_days"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    stay_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stays.id"))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), comment="requested, pending, approved, denied, not-used")
+    level_of_care: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the facility asked for it")
+    determination_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the stay-determined event")
+    on_leave: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        Index("ux_stay_days_stay_day", "stay_id", "day", unique=True),
+        Index("ix_stay_days_day_status", "day", "status"),
+    )
+
+
+class EnrolmentMonth(Base):
+    """A month a member was enrolled in the plan (member-months, the denominator of utilization per 1,000)."""
+
+    __tablename__ = "enrolment_months"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    month: Mapped[date] = mapped_column(Date, comment="the first day of the month")
+    line_of_business: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ux_enrolment_months_member_month", "member_id", "month", unique=True),
+        Index("ix_enrolment_months_month", "month", "line_of_business"),
+    )

@@ -165,9 +165,15 @@ class WorklistQuery:
         return condition if text_condition is None else and_(condition, text_condition)
 
     def count_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].stays:  # a stay queue (issue 12): app.store.stay_worklist
+            from app.store import stay_worklist
+            return stay_worklist.count_statement(self, dialect)
         return select(func.count()).select_from(Case).where(self._where(dialect))
 
     def rows_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].stays:
+            from app.store import stay_worklist
+            return stay_worklist.rows_statement(self, dialect)
         keys = []
         for expression, reverse in (*_SORT_KEYS[self.sort_column], (Case.tar, False)):  # TAR last: a total order
             keys.append(expression.desc() if reverse != self.descending else expression.asc())

@@ -49,6 +49,7 @@ from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.letters import LettersQueueWindow, add_letters_tab
 from app.ui.referral_panel import ReferralPanel
+from app.ui.stay import attach_stay_tab
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -689,6 +690,9 @@ class MainWindow(QMainWindow):
         letters.changed.connect(lambda: actions.reload())
         if getattr(view, "criteria", None) is not None:
             view.criteria.saved.connect(lambda: actions.reload())
+        stay = attach_stay_tab(view, self.store, self.viewer.username, self.viewer.role, self._clock)  # issue 12
+        if stay is not None:
+            stay.changed.connect(lambda: actions.reload())
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()

@@ -1,0 +1,77 @@
+"""Stay figures for the oversight reports (issue 12, scope 5), counted in SQL over a period of plan-local days.
+
+Readings (docs/stays.md, "Figures"):
+
+* member-months: the enrolment months (`enrolment_months`) from the month of `first` to the month of `last`;
+* admits: stays admitted in the period, transfers from another facility left out (they continue a stay);
+* bed days: ledger days in the period up to `today` that the member spent in the bed (not after the discharge,
+  not on leave), decided or not; both per 1,000 member-months;
+* average length of stay: over the stays discharged in the period, each stay's bed days, by the level of care it
+  was admitted at and by facility;
+* days denied: ledger days in the period that a physician denied;
+* readmissions within 30 days: stays admitted in the period flagged as readmissions (app.domain.stay_clocks), and
+  their share of the stays discharged in the period.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.domain.plantime import PLAN_TZ
+from app.store.models import EnrolmentMonth, Provider, Stay, StayDay
+
+
+def _ratio(numerator: int, denominator: int, scale: int) -> float | None:
+    return round(numerator * scale / denominator, 1) if denominator else None
+
+
+def _bed_day():
+    """A night in the bed (app.domain.stays.Ledger.is_bed_day): not on leave, not after the discharge (a denied day
+    after it included), the admission day of a same-day stay counted."""
+    return and_(StayDay.status != "not-used", StayDay.on_leave.is_(False),
+                or_(Stay.discharge_date.is_(None), StayDay.day < Stay.discharge_date, StayDay.day == Stay.admit_date))
+
+
+def stay_figures(session: Session, first: date, last: date, today: date | None = None) -> dict:
+    today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
+    member_months = session.scalar(select(func.count()).select_from(EnrolmentMonth).where(
+        EnrolmentMonth.month >= first.replace(day=1), EnrolmentMonth.month <= last.replace(day=1)))
+    admits = session.scalar(select(func.count()).select_from(Stay).where(
+        Stay.admit_date >= first, Stay.admit_date <= last, Stay.admission_source == "admission"))
+    bed_days = session.scalar(select(func.count()).select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id).where(
+        StayDay.day >= first, StayDay.day <= min(last, today), _bed_day()))
+    days_denied = session.scalar(select(func.count()).select_from(StayDay).where(
+        StayDay.day >= first, StayDay.day <= last, StayDay.status == "denied"))
+    discharged = (Stay.discharge_date >= first) & (Stay.discharge_date <= last)
+    discharges = session.scalar(select(func.count()).select_from(Stay).where(discharged))
+    readmissions = session.scalar(select(func.count()).select_from(Stay).where(
+        Stay.admit_date >= first, Stay.admit_date <= last, Stay.readmission_of_id.is_not(None)))
+    length = (select(StayDay.stay_id, func.count().label("days")).join(Stay, Stay.id == StayDay.stay_id)
+              .where(_bed_day()).group_by(StayDay.stay_id).subquery())
+
+    def alos(*keys):
+        rows = session.execute(
+            select(*keys, func.count(), func.coalesce(func.sum(length.c.days), 0))
+            .select_from(Stay).outerjoin(length, length.c.stay_id == Stay.id)
+            .join(Provider, Provider.id == Stay.facility_id)
+            .where(discharged).group_by(*keys).order_by(*keys))
+        return [(row[:-2], row[-2], int(row[-1])) for row in rows]
+
+    by_level = [{"level_of_care": key[0], "stays": stays, "bed_days": days, "alos": _ratio(days, stays, 1)}
+                for key, stays, days in alos(Stay.admit_level_of_care)]
+    by_facility = [{"facility": key[0], "facility_npi": key[1], "stays": stays, "bed_days": days,
+                    "alos": _ratio(days, stays, 1)}
+                   for key, stays, days in alos(Provider.name, Provider.npi)]
+    total_stays = sum(row["stays"] for row in by_level)
+    total_days = sum(row["bed_days"] for row in by_level)
+    return {
+        "from": first.isoformat(), "to": last.isoformat(), "member_months": member_months,
+        "admits": admits, "admits_per_1000": _ratio(admits, member_months, 1000),
+        "bed_days": bed_days, "bed_days_per_1000": _ratio(bed_days, member_months, 1000),
+        "discharges": discharges, "alos": _ratio(total_days, total_stays, 1),
+        "alos_by_level": by_level, "alos_by_facility": by_facility,
+        "days_denied": days_denied, "readmissions": readmissions,
+        "readmission_rate": _ratio(readmissions, discharges, 100),
+    }
