@@ -31,6 +31,7 @@ class Queue:
     team_scoped: bool = False  # only the viewer's team (when the viewer has one)
     due_today: bool = False  # only cases whose decision is due before the end of the plan day of `now`
     own_only_for: frozenset[str] = frozenset()  # these roles see only the cases assigned to them
+    p2p: str | None = None  # peer-to-peer queues (issue 8): "today" (the viewer's calls), "to-schedule"
 
 
 _ALL_ROLES = frozenset(
@@ -73,6 +74,12 @@ QUEUES: dict[str, Queue] = {
             frozenset({"nurse-supervisor", "administrator", "auditor", "um-nurse", "pharmacy-technician"}),
             states=UNDECIDED_STATES, due_today=True, own_only_for=frozenset({"um-nurse", "pharmacy-technician"}),
         ),
+        # Peer-to-peer (issue 8, scope 6): cases in any state (a denied case may be closed), chosen by their calls
+        # and requests (app.store.p2p_queries.queue_condition).
+        Queue("p2p-today", "P2P today",
+              frozenset({"medical-director", "bh-clinical-director", "clinical-pharmacist"}), p2p="today"),
+        Queue("p2p-to-schedule", "P2P requests to schedule",
+              frozenset({"um-coordinator", "nurse-supervisor", "administrator"}), p2p="to-schedule"),
     )
 }
 
