@@ -75,6 +75,9 @@ def build_parser() -> ArgumentParser:
     sub.required = True
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter):
         module.register(sub)
+    from app.cli import p2p  # issue 8
+
+    p2p.register(sub)
     for module in (config_cli, selfcheck):  # installer issue: these read the configuration themselves
         module.register(sub)
     return parser

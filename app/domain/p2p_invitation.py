@@ -9,7 +9,7 @@ invitation they hold.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import icalendar
 
@@ -70,5 +70,7 @@ def invitation_ics(invitation: Invitation) -> bytes:
     attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
     event.add("attendee", attendee, encode=0)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # The plan's zone for the year around the call only (the whole 1970-2038 history is kilobytes of RDATEs).
+    start = invitation.starts_at.astimezone(PLAN_TZ).date()
+    calendar.add_missing_timezones(first_date=date(start.year - 1, 1, 1), last_date=date(start.year + 2, 1, 1))
     return calendar.to_ical()
