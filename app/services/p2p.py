@@ -819,3 +819,89 @@ def case_p2p(session: Session, tar: str, username: str, *, at: datetime | None =
                       for b in bookings if b.request_id == r.id],
         } for r in requests],
     }
+
+
+# ----- the week calendar (read) ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WeekCell:
+    """Something the week view draws: a slot (free, booked, held, missed, past) or an out-of-office block, on a
+    plan day from minute `start` to minute `end` after midnight (plan time)."""
+
+    day: date
+    start: int
+    end: int
+    kind: str  # free, booked, held, missed, past, away
+    text: str
+    entry_id: uuid.UUID | None = None  # the availability it comes from (to withdraw it)
+    tar: str | None = None
+
+
+@dataclass
+class WeekCalendar:
+    reviewer: str
+    full_name: str
+    specialty: str | None
+    monday: date
+    holidays: dict[date, str]
+    cells: list[WeekCell]
+    entries: list[dict]
+
+    @property
+    def days(self) -> list[date]:
+        return [self.monday + timedelta(days=n) for n in range(7)]
+
+
+def _minute(instant: datetime, day: date) -> int:
+    local = instant.astimezone(PLAN_TZ)
+    if local.date() > day:
+        return 24 * 60
+    if local.date() < day:
+        return 0
+    return local.hour * 60 + local.minute
+
+
+def week_calendar(session: Session, reviewer: str, monday: date, *, now: datetime | None = None,
+                  calendar: BusinessCalendar | None = None) -> WeekCalendar:
+    """A reviewer's week (Monday to Sunday, plan time): every published slot with its state, the calls booked in
+    it, out-of-office blocks and plan holidays, and the availability entries -- for the week calendar view."""
+    now = now or utcnow()
+    calendar = calendar or default_calendar()
+    user = user_by_name(session, reviewer)
+    sunday = monday + timedelta(days=6)
+    entries = q.availability_of(session, [user.id], monday, sunday)[user.id]
+    start, end = q.plan_day_bounds(monday, sunday)
+    calls = {row[0]: row for row in q.reviewer_bookings(session, user.id, start, end)}
+    cells: list[WeekCell] = []
+    seen: set[datetime] = set()
+    words = {"booked": "Booked", "held": "Held", "no-show": "No-show", "plan-missed": "Missed"}
+    for slot in rules.generate_slots(user.username, entries, monday, sunday, calendar):
+        day = slot.start.astimezone(PLAN_TZ).date()
+        call = calls.get(slot.start)
+        seen.add(slot.start)
+        if call is not None:
+            kind = "booked" if call[2] == "booked" else "held" if call[2] == "held" else "missed"
+            cells.append(WeekCell(day, _minute(slot.start, day), _minute(slot.end, day), kind,
+                                  f"{words[call[2]]} · TAR {call[3]}", slot.source, call[3]))
+        else:
+            kind = "free" if slot.start > now else "past"
+            cells.append(WeekCell(day, _minute(slot.start, day), _minute(slot.end, day), kind,
+                                  "Free" if kind == "free" else "Past", slot.source))
+    for starts_at, ends_at, status, tar in calls.values():  # calls in hours withdrawn since they were booked
+        if starts_at not in seen:
+            day = starts_at.astimezone(PLAN_TZ).date()
+            kind = "booked" if status == "booked" else "held" if status == "held" else "missed"
+            cells.append(WeekCell(day, _minute(starts_at, day), _minute(ends_at, day), kind,
+                                  f"{words[status]} · TAR {tar}", None, tar))
+    for entry in entries:
+        if entry.kind != "out-of-office":
+            continue
+        begin, finish = entry.interval()
+        for day in (monday + timedelta(days=n) for n in range(7)):
+            day_start, day_end = q.plan_day_bounds(day, day)
+            if begin < day_end and day_start < finish:
+                cells.append(WeekCell(day, _minute(max(begin, day_start), day), _minute(min(finish, day_end), day),
+                                      "away", "Out of office", entry.id))
+    holidays = {day: calendar.holiday_name(day) for day in (monday + timedelta(days=n) for n in range(7))
+                if calendar.is_holiday(day)}
+    return WeekCalendar(user.username, user.full_name, user.specialty, monday, holidays,
+                        sorted(cells, key=lambda c: (c.day, c.start)), list_availability(session, reviewer))

@@ -40,6 +40,7 @@ from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.letters import LettersQueueWindow, add_letters_tab
+from app.ui.p2p import add_p2p_tab, install_p2p
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         if watch_ms > 0:
             self.watch_timer.start()
         self.check_clocks()
+        self.p2p = install_p2p(self)  # issue 8: the Peer-to-peer menu, reminders for reviewers
 
     # --- building -------------------------------------------------------------------------------------------
 
@@ -646,6 +648,7 @@ class MainWindow(QMainWindow):
             return None
         view = CaseView(details, self._clock, self)
         add_letters_tab(view, self.store, self.viewer)
+        add_p2p_tab(view, self.store, self.viewer)
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
