@@ -18,6 +18,7 @@ new notice through the letters pipeline (app.services.letters.draft_for_determin
 """
 from __future__ import annotations
 
+import gc
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -276,9 +277,17 @@ def reviewer_free_slots(session: Session, reviewers: Sequence[User], first_day: 
     entries = q.availability_of(session, ids, first_day, last_day)
     start, end = q.plan_day_bounds(first_day, last_day)
     taken = q.booked_starts(session, ids, start, end)
-    return {user.username: rules.free_slots(rules.generate_slots(user.username, entries[user.id], first_day,
-                                                                 last_day, calendar), taken[user.id], now)
-            for user in reviewers}
+    # Tens of thousands of small acyclic tuples: without the cyclic collector walking the whole heap (the ORM's,
+    # Qt's) every few hundred of them, the search takes a third less time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return {user.username: rules.generate_slots(user.username, entries[user.id], first_day, last_day, calendar,
+                                                    taken=taken[user.id], after=now)
+                for user in reviewers}
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _slot_of(session: Session, reviewer: User, start: datetime, calendar: BusinessCalendar) -> Slot | None:

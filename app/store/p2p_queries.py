@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.domain.p2p import APPEAL_FILED_EVENT, TO_SCHEDULE_STATUSES, Availability, median_hours
@@ -55,11 +55,18 @@ def booked_starts(session: Session, user_ids: list[uuid.UUID], start: datetime,
                   end: datetime) -> dict[uuid.UUID, set[datetime]]:
     """The start instants of the reviewers' booked calls in [start, end)."""
     taken: dict[uuid.UUID, set[datetime]] = {user_id: set() for user_id in user_ids}
-    rows = session.execute(select(P2PBooking.reviewer_id, P2PBooking.starts_at)
-                           .where(P2PBooking.reviewer_id.in_(user_ids), P2PBooking.status == "booked",
-                                  P2PBooking.starts_at >= start, P2PBooking.starts_at < end))
+    by_hex = {user_id.hex: user_id for user_id in user_ids}
+    # The columns as the driver returns them (SQLite: text; PostgreSQL: uuid and timestamptz), converted here in
+    # bulk: a search reads thousands of booked starts, and the column types' per-value processing dominated it.
+    rows = session.connection().execute(
+        select(type_coerce(P2PBooking.reviewer_id, String), type_coerce(P2PBooking.starts_at, String))
+        .where(P2PBooking.reviewer_id.in_(user_ids), P2PBooking.status == "booked",
+               P2PBooking.starts_at >= start, P2PBooking.starts_at < end)).all()
+    utc = timezone.utc
     for reviewer_id, starts_at in rows:
-        taken[reviewer_id].add(starts_at)
+        key = by_hex[reviewer_id.replace("-", "")] if isinstance(reviewer_id, str) else reviewer_id
+        taken[key].add(datetime.fromisoformat(starts_at).replace(tzinfo=utc) if isinstance(starts_at, str)
+                       else starts_at.astimezone(utc))
     return taken
 
 

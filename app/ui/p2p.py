@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QDate, QDateTime, QRect, QRectF, QSize, Qt, QTime, QTimer, Signal
+from PySide6.QtCore import QDate, QDateTime, QLineF, QRectF, QSize, Qt, QTime, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox,
@@ -798,10 +798,16 @@ class WeekView(QWidget):
         return self.HEADER + (minute / ROW_MINUTES - self.first_row) * self._row_height()
 
     def _layout(self) -> None:
+        """Everything the paint draws, as rectangles and lines grouped by how they are drawn: a paint is then a
+        few dozen calls into Qt whatever the number of boxes (and each call into PySide costs, see paintEvent)."""
         self._boxes = []
+        self._by_kind: dict[str, list[QRectF]] = {}
+        self._lines: tuple[list[QLineF], list[QLineF]] = ([], [])
+        self._labels: list[tuple[QRectF, int, str]] = []
+        self._holiday_rects: list[QRectF] = []
         if self.week is None:
             return
-        width = self._column_width()
+        width, height = self._column_width(), self._row_height()
         for cell in self.week.cells:
             column = (cell.day - self.week.monday).days
             top, bottom = self._y(max(cell.start, self.first_row * ROW_MINUTES)), self._y(
@@ -809,8 +815,28 @@ class WeekView(QWidget):
             if bottom <= top:
                 continue
             inset = 6 if cell.kind == "away" else 2
-            self._boxes.append((QRectF(self.GUTTER + column * width + inset, top + 1, width - 2 * inset,
-                                       bottom - top - 2), cell))
+            rect = QRectF(self.GUTTER + column * width + inset, top + 1, width - 2 * inset, bottom - top - 2)
+            self._boxes.append((rect, cell))
+            self._by_kind.setdefault(cell.kind, []).append(rect)
+        centre = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        for n, day in enumerate(self.week.days):
+            x = self.GUTTER + n * width
+            holiday = self.week.holidays.get(day)
+            if holiday:
+                self._holiday_rects.append(QRectF(x, self.HEADER, width, self.height() - self.HEADER))
+            self._labels.append((QRectF(x + 2, 2, width - 4, self.HEADER - 4), centre,
+                                 f"{day:%a %m/%d}" + (f"\n{holiday}" if holiday else "")))
+        right_top = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        major, minor = self._lines
+        for row in range(self.first_row, self.last_row + 1):
+            y = self.HEADER + (row - self.first_row) * height
+            (major if row % 2 == 0 else minor).append(QLineF(self.GUTTER, y, self.width(), y))
+            if row % 2 == 0 and row < self.last_row:
+                self._labels.append((QRectF(2, y, self.GUTTER - 6, height * 2), right_top,
+                                     time(row // 2).strftime("%I %p").lstrip("0")))
+        for n in range(8):
+            x = self.GUTTER + n * width
+            major.append(QLineF(x, self.HEADER, x, self.height()))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._layout()
@@ -818,50 +844,47 @@ class WeekView(QWidget):
 
     # --- painting -------------------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Batched: one call per kind of box (drawRects) and per kind of line (drawLines), then the texts. Besides
+        being fast, this keeps the number of calls to Qt methods returning nothing small: PySide6 6.12.0 on
+        Python 3.11 loses a reference to None on each such call (docs/p2p.md, "Known problems")."""
         self.paints += 1
         painter = QPainter(self)
         palette = self.palette()
         painter.fillRect(self.rect(), palette.base())
         if self.week is None:
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Choose a reviewer")
+            painter.drawText(QRectF(self.rect()), int(Qt.AlignmentFlag.AlignCenter), "Choose a reviewer")
             painter.end()
             return
-        width, height = self._column_width(), self._row_height()
-        grid = QPen(QColor("#c8c8c8"))
-        text_pen = QPen(palette.text().color())
+        text_colour = palette.text().color()
+        if self._holiday_rects:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(QColor("#e6e6e6"), Qt.BrushStyle.Dense6Pattern))
+            painter.drawRects(self._holiday_rects)
+        major, minor = self._lines
+        painter.setPen(QPen(QColor("#e4e4e4"), 1, Qt.PenStyle.DotLine))
+        painter.drawLines(minor)
+        painter.setPen(QPen(QColor("#c8c8c8")))
+        painter.drawLines(major)
         painter.setFont(self._small)
-        for n, day in enumerate(self.week.days):  # day headers, holidays
-            x = self.GUTTER + n * width
-            holiday = self.week.holidays.get(day)
-            if holiday:
-                painter.fillRect(QRectF(x, self.HEADER, width, self.height() - self.HEADER),
-                                 QBrush(QColor("#e6e6e6"), Qt.BrushStyle.Dense6Pattern))
-            painter.setPen(text_pen)
-            label = f"{day:%a %m/%d}" + (f"\n{holiday}" if holiday else "")
-            painter.drawText(QRectF(x + 2, 2, width - 4, self.HEADER - 4),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, label)
-        for row in range(self.first_row, self.last_row + 1):  # hour lines and labels
-            y = self.HEADER + (row - self.first_row) * height
-            painter.setPen(grid if row % 2 == 0 else QPen(QColor("#e4e4e4"), 1, Qt.PenStyle.DotLine))
-            painter.drawLine(int(self.GUTTER), int(y), self.width(), int(y))
-            if row % 2 == 0 and row < self.last_row:
-                painter.setPen(text_pen)
-                painter.drawText(QRectF(2, y, self.GUTTER - 6, height * 2),
-                                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-                                 time(row // 2).strftime("%I %p").lstrip("0"))
-        painter.setPen(grid)
-        for n in range(8):
-            x = int(self.GUTTER + n * width)
-            painter.drawLine(x, self.HEADER, x, self.height())
-        for rect, cell in self._boxes:
-            style = STYLES[cell.kind]
+        painter.setPen(text_colour)
+        for rect, flags, text in self._labels:
+            painter.drawText(rect, flags, text)
+        for kind, rects in self._by_kind.items():
+            style = STYLES[kind]
             painter.setBrush(QBrush(QColor(style.fill), style.pattern))
             painter.setPen(QPen(QColor("#303030"), 1, style.border))
-            painter.drawRect(rect)
-            painter.setPen(QColor(style.text) if style.pattern == Qt.BrushStyle.SolidPattern else text_pen)
-            painter.drawText(rect.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             cell.text)
+            painter.drawRects(rects)
+        left = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        pens = {kind: QColor(style.text) if style.pattern == Qt.BrushStyle.SolidPattern else text_colour
+                for kind, style in STYLES.items()}
+        current = None
+        for rect, cell in sorted(self._boxes, key=lambda box: box[1].kind):
+            if cell.kind != current:
+                painter.setPen(pens[cell.kind])
+                current = cell.kind
+            painter.drawText(rect.adjusted(3, 0, -2, 0), left, cell.text)
         if self.hasFocus():  # the keyboard focus: a thick dashed outline
+            width, height = self._column_width(), self._row_height()
             focus = QRectF(self.GUTTER + self.focus_day * width + 1,
                            self.HEADER + (self.focus_row - self.first_row) * height, width - 2, height)
             painter.setBrush(Qt.BrushStyle.NoBrush)
