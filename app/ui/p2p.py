@@ -1101,7 +1101,8 @@ class AvailabilityWindow(QDialog):
         self.focus_text = _text_label()
         self.focus_text.setAccessibleName("Calendar focus")
         layout.addWidget(self.focus_text)
-        legend = QLabel("Free: light box · Booked: dark box with its TAR · Held / Missed / Past: grey, orange, dotted "
+        legend = QLabel("Free: light box · Booked: dark box with its TAR · Held / Missed / Past: grey, orange, "
+                        "dotted "
                         "· Out of office: hatched · Plan holidays: shaded column, named in the header. Weekly hours "
                         "are not held on plan holidays.")
         legend.setWordWrap(True)
@@ -1231,8 +1232,10 @@ class AvailabilityWindow(QDialog):
                               f"Withdraw {self.week.full_name}'s {entry['description']}? Calls already booked in it "
                               "stay booked.", "Withdraw", "Keep it", self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._act("Cannot withdraw this availability", lambda s: svc.withdraw_availability(
-            s, self.viewer.username, entry["id"], reason=dialog.reason.text(), at=self._now())))
+        dialog.accepted.connect(lambda: self._act(
+            "Cannot withdraw this availability",
+            lambda s: svc.withdraw_availability(s, self.viewer.username, entry["id"], reason=dialog.reason.text(),
+                                                at=self._now())))
         dialog.open()
         self.last_dialog = dialog
         return dialog

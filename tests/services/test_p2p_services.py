@@ -19,7 +19,7 @@ from app.services.cases import ActionRefused, InvalidInput
 from app.store import p2p_queries
 from app.store.models import AuditRecord, Case, CaseEvent, Letter, P2PAvailability, P2PBooking, P2PRequest, User
 from app.store.worklist import WorklistQuery, viewer_for
-from tests.workflow.conftest import CaseMaker, make_case, workflow_store  # noqa: F401 - fixtures
+from tests.workflow.conftest import make_case, workflow_store  # noqa: F401 - fixtures
 
 UTC = timezone.utc
 
@@ -304,7 +304,8 @@ def test_requests_outside_the_window_or_after_an_appeal_are_refused(workflow_sto
     in_tx(workflow_store, file_appeal)
     counts = make_case.counts(appealed)
     with pytest.raises(ActionRefused, match="An appeal was filed"):
-        in_tx(workflow_store, lambda s: p2p.book_call(s, appealed, "coord.jones", free(workflow_store, "dr.morales")[0]))
+        in_tx(workflow_store, lambda s: p2p.book_call(s, appealed, "coord.jones",
+                                                      free(workflow_store, "dr.morales")[0]))
     assert make_case.counts(appealed) == counts
     with pytest.raises(ActionRefused, match="does not schedule"):
         in_tx(workflow_store, lambda s: p2p.request_p2p(s, tar, "nurse.nguyen"))
