@@ -508,7 +508,7 @@ def _resolve(session: Session, ctx: _Context, kind: str, slot_id: str) -> tuple[
         raise ActionRefused(why, kind="clock" if kind == "potential-denial" and slot.start > ctx.at else "state")
     taken = session.scalar(select(P2PBooking.id).where(P2PBooking.reviewer_id == reviewer.id,
                                                        P2PBooking.starts_at == slot.start,
-                                                       P2PBooking.status == "booked"))
+                                                       P2PBooking.status.in_(q.SLOT_TAKEN_STATUSES)))
     if taken is not None:
         raise ActionRefused(f"{reviewer.full_name}'s slot {format_instant(slot.start, year=True)} is already booked; "
                             "choose another.", kind="conflict")

@@ -411,8 +411,10 @@ class IssuedLetter(Base):
 
 
 # ----- peer-to-peer (issue 8) ---------------------------------------------------------------------------------
-# A booked call holds its reviewer's slot: at most one booked call per reviewer and start (two coordinators racing
-# for a slot: the database lets one win), and at most one booked call per request. Literal SQL, the same on both.
+# A call holds its reviewer's slot from booking on (booked, then held or missed; a cancelled or moved one lets go):
+# at most one such call per reviewer and start (two coordinators racing for a slot: the database lets one win), and
+# at most one booked call per request. Literal SQL, the same on both engines.
+P2P_SLOT_TAKEN_SQL = "status IN ('booked', 'held', 'no-show', 'plan-missed')"
 P2P_BOOKED_SQL = "status = 'booked'"
 P2P_OPEN_REQUEST_SQL = "status IN ('requested', 'offered', 'booked')"
 
@@ -488,7 +490,7 @@ class P2PRequest(Base):
 
 class P2PBooking(Base):
     """A call booked in a reviewer's slot. `status` (app.domain.p2p.BOOKING_STATUSES) is the projection of the
-    case's p2p-* events; a cancelled or rescheduled call frees its slot (only booked calls hold one)."""
+    case's p2p-* events; a cancelled or rescheduled call frees its slot (booked, held and missed ones keep it)."""
 
     __tablename__ = "p2p_bookings"
 
@@ -511,8 +513,8 @@ class P2PBooking(Base):
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
 
     __table_args__ = (
-        Index("ux_p2p_bookings_slot", "reviewer_id", "starts_at", unique=True, sqlite_where=text(P2P_BOOKED_SQL),
-              postgresql_where=text(P2P_BOOKED_SQL)),
+        Index("ux_p2p_bookings_slot", "reviewer_id", "starts_at", unique=True,
+              sqlite_where=text(P2P_SLOT_TAKEN_SQL), postgresql_where=text(P2P_SLOT_TAKEN_SQL)),
         Index("ux_p2p_bookings_request", "request_id", unique=True, sqlite_where=text(P2P_BOOKED_SQL),
               postgresql_where=text(P2P_BOOKED_SQL)),
         Index("ix_p2p_bookings_reviewer_start", "reviewer_id", "starts_at"),

@@ -17,8 +17,10 @@ from app.domain.p2p import APPEAL_FILED_EVENT, TO_SCHEDULE_STATUSES, Availabilit
 from app.domain.plantime import PLAN_TZ
 from app.store.models import Case, CaseEvent, P2PAvailability, P2PBooking, P2PRequest, User
 
-# Queues (app.domain.queues, `p2p`): which bookings count as "today's calls" of a reviewer.
-TODAY_BOOKING_STATUSES = ("booked", "held", "no-show", "plan-missed")
+# Which calls hold their slot (the partial unique index ux_p2p_bookings_slot) and count as a reviewer's calls of
+# the day (the "P2P today" queue, the week view): all but the cancelled and moved ones.
+SLOT_TAKEN_STATUSES = ("booked", "held", "no-show", "plan-missed")
+TODAY_BOOKING_STATUSES = SLOT_TAKEN_STATUSES
 
 
 def appeal_filed_at(session: Session, case_id: uuid.UUID) -> datetime | None:
@@ -53,14 +55,15 @@ def availability_of(session: Session, user_ids: list[uuid.UUID], first_day: date
 
 def booked_starts(session: Session, user_ids: list[uuid.UUID], start: datetime,
                   end: datetime) -> dict[uuid.UUID, set[datetime]]:
-    """The start instants of the reviewers' booked calls in [start, end)."""
+    """The start instants of the reviewers' slots taken in [start, end): by a booked call, or one held or missed
+    (a cancelled or moved call lets go of its slot)."""
     taken: dict[uuid.UUID, set[datetime]] = {user_id: set() for user_id in user_ids}
     by_hex = {user_id.hex: user_id for user_id in user_ids}
     # The columns as the driver returns them (SQLite: text; PostgreSQL: uuid and timestamptz), converted here in
     # bulk: a search reads thousands of booked starts, and the column types' per-value processing dominated it.
     rows = session.connection().execute(
         select(type_coerce(P2PBooking.reviewer_id, String), type_coerce(P2PBooking.starts_at, String))
-        .where(P2PBooking.reviewer_id.in_(user_ids), P2PBooking.status == "booked",
+        .where(P2PBooking.reviewer_id.in_(user_ids), P2PBooking.status.in_(SLOT_TAKEN_STATUSES),
                P2PBooking.starts_at >= start, P2PBooking.starts_at < end)).all()
     utc = timezone.utc
     for reviewer_id, starts_at in rows:

@@ -8,8 +8,9 @@ Create Date: 2026-11-25
   never deleted.
 * p2p_requests: a practitioner's request for a peer-to-peer on a case, with its window, the deciding physician and
   the outcome; at most one open request per case (partial unique index).
-* p2p_bookings: a call booked in a reviewer's slot; at most one booked call per reviewer and start, and per request
-  (partial unique indexes): two coordinators booking the same slot at once, the database lets one win.
+* p2p_bookings: a call booked in a reviewer's slot; at most one call per reviewer and start that holds the slot
+  (booked, held or missed), and one booked call per request (partial unique indexes): two coordinators booking the
+  same slot at once, the database lets one win.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 BOOKED = sa.text("status = 'booked'")
+SLOT_TAKEN = sa.text("status IN ('booked', 'held', 'no-show', 'plan-missed')")
 OPEN_REQUEST = sa.text("status IN ('requested', 'offered', 'booked')")
 
 
@@ -111,7 +113,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("p2p_bookings", schema=None) as batch_op:
         batch_op.create_index("ux_p2p_bookings_slot", ["reviewer_id", "starts_at"], unique=True,
-                              sqlite_where=BOOKED, postgresql_where=BOOKED)
+                              sqlite_where=SLOT_TAKEN, postgresql_where=SLOT_TAKEN)
         batch_op.create_index("ux_p2p_bookings_request", ["request_id"], unique=True, sqlite_where=BOOKED,
                               postgresql_where=BOOKED)
         batch_op.create_index("ix_p2p_bookings_reviewer_start", ["reviewer_id", "starts_at"], unique=False)

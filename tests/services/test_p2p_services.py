@@ -344,6 +344,7 @@ def test_two_missed_windows_close_the_request_as_attempted(workflow_store, denie
     in_tx(workflow_store, lambda s: p2p.book_call(s, tar, "coord.jones", slots[0]))
     in_tx(workflow_store, lambda s: p2p.record_outcome(s, tar, "coord.jones", call="plan-missed",
                                                        note="Reviewer pulled into an emergency"))
+    assert slots[0] not in free(workflow_store, "dr.morales")  # a missed call keeps its slot (no re-booking it)
     in_tx(workflow_store, lambda s: p2p.book_call(s, tar, "coord.jones", slots[1]))
     in_tx(workflow_store, lambda s: p2p.record_outcome(s, tar, "dr.morales", call="no-show", note="No answer"))
     in_tx(workflow_store, lambda s: p2p.book_call(s, tar, "coord.jones", slots[2]))
