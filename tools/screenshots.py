@@ -376,11 +376,52 @@ def main(argv: list[str] | None = None) -> int:
         from tools.intake_screenshots import shoot_intake  # issue 11: the intake window
 
         shoot_intake(store, home, shoot)
+
+        _p2p_shots(app, store, home, shoot)
     finally:
         store.close()
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
+
+
+def _p2p_shots(app, store, home: str, shoot) -> None:
+    """Peer-to-peer (issue 8): a coordinator's P2P tab on a request to schedule, and a reviewer's week."""
+    from PySide6.QtCore import QSettings
+    from sqlalchemy import select
+
+    from app.store.models import Case, P2PRequest
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    with store.session() as session:
+        coordinator = viewer_for(session, "coord.jones")
+        tar = session.scalar(select(Case.tar).join(P2PRequest, P2PRequest.case_id == Case.id)
+                             .where(P2PRequest.status == "requested").order_by(Case.tar).limit(1))
+    window = MainWindow(store, coordinator, QSettings(str(Path(home) / "coord.ini"), QSettings.Format.IniFormat))
+    window.resize(1366, 768)
+    window.show()
+    if tar:
+        view = window.open_case(tar)
+        view.resize(1100, 860)
+        view.tabs.setCurrentWidget(view.p2p_tab)
+        tab = view.p2p_tab
+        tab.candidates.selectRow(0)
+        if tab.candidates.rowCount() > 1:
+            from PySide6.QtCore import QItemSelectionModel
+
+            tab.candidates.selectionModel().select(
+                tab.candidates.model().index(1, 0),
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        shoot(view, "p2p-tab")
+        view.reject()
+    calendar = window.p2p.show_calendar()
+    calendar.reviewer.setCurrentIndex(max(0, calendar.reviewer.findData("dr.shah")))
+    calendar.resize(1180, 800)
+    calendar.view.setFocus()
+    shoot(calendar, "p2p-calendar")
+    calendar.reject()
+    window.close()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,9 @@ def build_parser() -> ArgumentParser:
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter, intake,
                    stay):
         module.register(sub)
+    from app.cli import p2p  # issue 8
+
+    p2p.register(sub)
     for module in (config_cli, selfcheck):  # installer issue: these read the configuration themselves
         module.register(sub)
     for module in (server, sync):

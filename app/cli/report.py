@@ -38,6 +38,9 @@ def register(sub) -> None:
     cms.add_argument("--json", action="store_true")
     add_store_option(cms)
     cms.set_defaults(handler=run_cms)
+    from app.cli.p2p import register_report  # issue 8: umws report p2p
+
+    register_report(kinds)
 
 
 def run_timeliness(args: argparse.Namespace) -> int:

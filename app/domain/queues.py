@@ -36,6 +36,7 @@ class Queue:
     referral_targets: tuple[str, ...] | None = None
     stays: str | None = None  # a stay queue (issue 12): STAY_QUEUES says which stays it holds
     own_or_unheld_for: frozenset[str] = frozenset()  # these roles see the cases they hold and those nobody holds
+    p2p: str | None = None  # peer-to-peer queues (issue 8): "today" (the viewer's calls), "to-schedule"
 
 
 _ALL_ROLES = frozenset(
@@ -94,6 +95,12 @@ QUEUES: dict[str, Queue] = {
         Queue("expected-discharges", "Expected discharges",
               frozenset({"um-nurse", "nurse-supervisor", "um-coordinator", "administrator"}),
               stays="expected-discharges", team_scoped=True, own_or_unheld_for=frozenset({"um-nurse"})),
+        # Peer-to-peer (issue 8, scope 6): cases in any state (a denied case may be closed), chosen by their calls
+        # and requests (app.store.p2p_queries.queue_condition).
+        Queue("p2p-today", "P2P today",
+              frozenset({"medical-director", "bh-clinical-director", "clinical-pharmacist"}), p2p="today"),
+        Queue("p2p-to-schedule", "P2P requests to schedule",
+              frozenset({"um-coordinator", "nurse-supervisor", "administrator"}), p2p="to-schedule"),
     )
 }
 

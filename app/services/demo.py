@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.identifiers import npi_check_digit
 from app.domain.vocabulary import team_for_category
-from app.services import demo_stays
+from app.services import demo_p2p, demo_stays
 from app.services.auth import set_demo_passwords
 from app.services.cases import NewLine, decision_due, service_summary
 from app.store.engine import Store
@@ -184,6 +184,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
     now = now or datetime.now(timezone.utc)
     with store.session() as session, session.begin():
         users = _ensure_users(session)
+        demo_p2p.ensure_availability(session, users, now)  # issue 8: reviewers' hours for the coming 4 weeks
         member_rows = _members(fake, fake_es, rng, max(50, cases // 3),
                                _next_number(session, Member.cin, 7, 1_000_000))
         provider_rows = _providers(fake, rng, max(20, min(2000, cases // 20)),
@@ -225,6 +226,8 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
         made += size
         if progress:
             progress(made, cases)
+    if made:
+        demo_p2p.add_requests(store, now)  # issue 8: a few peer-to-peer requests and calls on recent denials
     return DemoResult(len(users), len(member_rows), len(provider_rows), made)
 
 

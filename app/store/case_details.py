@@ -103,6 +103,12 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind.startswith("p2p-"):  # peer-to-peer (issue 8)
+        from app.domain.p2p import event_text
+
+        text = event_text(kind, payload)
+        if text:
+            return text
     if kind.startswith("stay-"):  # issue 12
         return stay_event_text(kind, payload)
     if kind in CRITERIA_KINDS:
@@ -178,6 +184,9 @@ def load_case(session: Session, tar: str, *, full: bool = False) -> CaseDetails 
         ("Status", STATES.get(case.status, case.status)),
         ("Assignee", assignee),
     ]
+    from app.store.p2p_queries import summary_line  # issue 8: the case's peer-to-peer, when it has one
+
+    summary.append(("Peer-to-peer", summary_line(session, case.id) or ""))
     details = CaseDetails(case.tar, case.status, [(k, v) for k, v in summary if v or k == "Due"],
                           member.display_name, case.decision_due_at, _due_rule(case), lines, diagnoses)
     try:

@@ -9,10 +9,10 @@ transaction as the event that changes them.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        TypeDecorator, Uuid, event, text)
+                        Time, TypeDecorator, Uuid, event, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -722,4 +722,115 @@ class EnrolmentMonth(Base):
     __table_args__ = (
         Index("ux_enrolment_months_member_month", "member_id", "month", unique=True),
         Index("ix_enrolment_months_month", "month", "line_of_business"),
+
+
+# ----- peer-to-peer (issue 8) ---------------------------------------------------------------------------------
+# A call holds its reviewer's slot from booking on (booked, then held or missed; a cancelled or moved one lets go):
+# at most one such call per reviewer and start (two coordinators racing for a slot: the database lets one win), and
+# at most one booked call per request. Literal SQL, the same on both engines.
+P2P_SLOT_TAKEN_SQL = "status IN ('booked', 'held', 'no-show', 'plan-missed')"
+P2P_BOOKED_SQL = "status = 'booked'"
+P2P_OPEN_REQUEST_SQL = "status IN ('requested', 'offered', 'booked')"
+
+
+class P2PAvailability(Base):
+    """A reviewer's published availability in plan time (app.domain.p2p.Availability): weekly hours, one-off hours
+    or an out-of-office block. Never deleted: withdrawing one sets `withdrawn_at` (with who and why); the audit trail
+    has every addition and withdrawal."""
+
+    __tablename__ = "p2p_availability"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16), comment="weekly, one-off, out-of-office")
+    weekday: Mapped[int | None] = mapped_column(Integer, comment="weekly: 0 = Monday")
+    first_day: Mapped[date] = mapped_column(Date, comment="plan-local day")
+    last_day: Mapped[date | None] = mapped_column(Date, comment="weekly: None = open-ended; out of office: last day")
+    start_time: Mapped[time | None] = mapped_column(Time, comment="plan-local wall time")
+    end_time: Mapped[time | None] = mapped_column(Time, comment="plan-local wall time")
+    slot_minutes: Mapped[int | None] = mapped_column(Integer, comment="length of one call")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(40))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_p2p_availability_user", "user_id", "kind"),)
+
+
+class P2PRequest(Base):
+    """A practitioner's request for a peer-to-peer on a case. `status` (app.domain.p2p.REQUEST_STATUSES) and the
+    other changing columns are the projection of the case's p2p-* events, kept in the same transaction."""
+
+    __tablename__ = "p2p_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(20), comment="denial, potential-denial")
+    status: Mapped[str] = mapped_column(String(20))
+    requester_name: Mapped[str] = mapped_column(String(120))
+    requester_phone: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    preferred_windows: Mapped[list] = mapped_column(JSON, default=list, comment="[{start, end}] ISO instants")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    physician_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id"), comment="the physician who rendered (or will render) the determination")
+    determination_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the determination discussed")
+    window_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_windows: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                                comment="booked calls the practitioner missed")
+    offered: Mapped[list | None] = mapped_column(JSON, comment="slot ids last offered")
+    result: Mapped[str | None] = mapped_column(String(12), comment="upheld, overturned, modified")
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="when the call actually took place")
+    new_information: Mapped[bool] = mapped_column(default=False, comment="new clinical information: to an appeal")
+    new_determination_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="overturned or modified")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    physician: Mapped[User | None] = relationship(foreign_keys=[physician_id])
+
+    __table_args__ = (
+        Index("ux_p2p_requests_open_case", "case_id", unique=True, sqlite_where=text(P2P_OPEN_REQUEST_SQL),
+              postgresql_where=text(P2P_OPEN_REQUEST_SQL)),
+        Index("ix_p2p_requests_case", "case_id", "requested_at"),
+        Index("ix_p2p_requests_status", "status", "requested_at"),
+    )
+
+
+class P2PBooking(Base):
+    """A call booked in a reviewer's slot. `status` (app.domain.p2p.BOOKING_STATUSES) is the projection of the
+    case's p2p-* events; a cancelled or rescheduled call frees its slot (booked, held and missed ones keep it)."""
+
+    __tablename__ = "p2p_bookings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("p2p_requests.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    availability_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the availability it was cut from")
+    match: Mapped[str | None] = mapped_column(String(12), comment="deciding, same, similar, different, unknown")
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    booked_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0", comment="invitation SEQUENCE")
+
+    request: Mapped[P2PRequest] = relationship()
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+    __table_args__ = (
+        Index("ux_p2p_bookings_slot", "reviewer_id", "starts_at", unique=True,
+              sqlite_where=text(P2P_SLOT_TAKEN_SQL), postgresql_where=text(P2P_SLOT_TAKEN_SQL)),
+        Index("ux_p2p_bookings_request", "request_id", unique=True, sqlite_where=text(P2P_BOOKED_SQL),
+              postgresql_where=text(P2P_BOOKED_SQL)),
+        Index("ix_p2p_bookings_reviewer_start", "reviewer_id", "starts_at"),
+        Index("ix_p2p_bookings_case", "case_id"),
     )

@@ -84,6 +84,10 @@ assert set(_SORT_KEYS) == set(COLUMNS)
 
 
 def _queue_condition(queue: Queue, viewer: Viewer, now: datetime):
+    if queue.p2p:  # peer-to-peer queues (issue 8): chosen by their calls and requests, in any case state
+        from app.store.p2p_queries import queue_condition
+
+        return queue_condition(queue.p2p, viewer.user_id, now)
     # Every queue holds open cases only; the literal term lets the database use the partial ix_cases_open_* indexes.
     conditions = [literal_column(OPEN_CASE_SQL)]
     if set(queue.states) != set(OPEN_STATES):

@@ -1,8 +1,8 @@
 """Letters in the workstation (issue 7): the case view's Letters tab and the coordinators' "Letters to mail" window.
 
-* `LettersTab`: the case's letters (kind, recipient, language, status, mail by). Preview (Ctrl+Shift+P) renders
+* `LettersTab`: the case's letters (kind, recipient, language, status, mail by). Preview (Alt+Shift+P) renders
   the letter off the GUI thread and shows its pages with what the linter found missing and the reading level of
-  the member's reason; Issue (Ctrl+Shift+I) confirms naming the case (Cancel is the default button; a reason
+  the member's reason; Issue (Alt+Shift+I) confirms naming the case (Cancel is the default button; a reason
   above grade 6 is shown with its hard sentences in the same confirmation) and stores the exact PDF; Save PDF
   writes the issued bytes (a reprint) or the preview.
 * `LettersQueueWindow`: letters still to go out, sorted in SQL by the mail-by due the clock engine computed, with
@@ -97,8 +97,8 @@ class LettersTab(QWidget):
         self.issue_button = QPushButton("&Issue…")
         self.save_button = QPushButton("Sa&ve PDF…")
         self.translate_button = QPushButton("T&ranslate…")
-        for button, tip in ((self.preview_button, "Show the letter as it would be issued today (Ctrl+Shift+P)"),
-                            (self.issue_button, "Issue the letter: it is stored exactly as sent (Ctrl+Shift+I)"),
+        for button, tip in ((self.preview_button, "Show the letter as it would be issued today (Alt+Shift+P)"),
+                            (self.issue_button, "Issue the letter: it is stored exactly as sent (Alt+Shift+I)"),
                             (self.save_button, "Save the issued letter (or the preview) as a PDF file"),
                             (self.translate_button, "Enter the translation of the reviewer's texts for the member's "
                                                     "language")):
@@ -111,10 +111,10 @@ class LettersTab(QWidget):
         self.save_button.clicked.connect(self.save_pdf_prompt)
         self.translate_button.clicked.connect(self.translate_prompt)
         self.action_preview = QAction("Preview letter", self)
-        self.action_preview.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.action_preview.setShortcut(QKeySequence("Alt+Shift+P"))
         self.action_preview.triggered.connect(self.show_preview)
         self.action_issue = QAction("Issue letter…", self)
-        self.action_issue.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.action_issue.setShortcut(QKeySequence("Alt+Shift+I"))
         self.action_issue.triggered.connect(self.confirm_issue)
         for action in (self.action_preview, self.action_issue):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -171,7 +171,7 @@ class LettersTab(QWidget):
         status = current[4] if current else None
         self.preview_button.setEnabled(current is not None)
         self.issue_button.setEnabled(status == "draft")
-        self.issue_button.setToolTip("Issue the letter: it is stored exactly as sent (Ctrl+Shift+I)"
+        self.issue_button.setToolTip("Issue the letter: it is stored exactly as sent (Alt+Shift+I)"
                                      if status == "draft" else
                                      "Only a letter ready to issue can be issued" if current else "No letter")
         self.save_button.setEnabled(current is not None)

@@ -50,6 +50,7 @@ from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.letters import LettersQueueWindow, add_letters_tab
 from app.ui.referral_panel import ReferralPanel
 from app.ui.stay import attach_stay_tab
+from app.ui.p2p import add_p2p_tab, install_p2p
 from app.ui.tasks import Job, Task, TaskQueue, track_with_progress_dialog
 from app.ui.worklist_model import COLUMN_IDS, WorklistModel
 
@@ -195,6 +196,7 @@ class MainWindow(QMainWindow):
 
         self.sync = SyncUi.attach(self)
         self.background.submit(lambda progress, cancelled: warm_up_criteria(store), "criteria library")
+        self.p2p = install_p2p(self)  # issue 8: the Peer-to-peer menu, reminders for reviewers
 
     # --- building -------------------------------------------------------------------------------------------
 
@@ -693,6 +695,8 @@ class MainWindow(QMainWindow):
         stay = attach_stay_tab(view, self.store, self.viewer.username, self.viewer.role, self._clock)  # issue 12
         if stay is not None:
             stay.changed.connect(lambda: actions.reload())
+            actions.loaded.connect(stay.reload)  # F5 in the case reads its stay again too
+        add_p2p_tab(view, self.store, self.viewer).changed.connect(lambda: actions.reload())  # issue 8
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()

@@ -458,18 +458,19 @@ class StayTab(QWidget):
         return action
 
     def _build_actions(self) -> QHBoxLayout:
-        self.action_review = self._action("&Review…", "Ctrl+R", self.review,
+        self.action_review = self._action("&Review…", "Alt+Shift+R", self.review,
                                           "Concurrent review: approve days through a date, or refer them")
-        self.action_deny = self._action("Den&y days…", "Ctrl+Shift+Y", self.deny, "Deny days (physicians)")
-        self.action_level = self._action("Level &of care…", "Ctrl+Shift+O", self.change_level,
+        self.action_deny = self._action("Den&y days…", "Alt+Shift+Y", self.deny, "Deny days (physicians)")
+        self.action_level = self._action("Level &of care…", "Alt+Shift+L", self.change_level,
                                          "Change the level of care")
-        self.action_leave = self._action("Leave of a&bsence…", "Ctrl+Shift+B", self.leave,
+        self.action_leave = self._action("Leave of a&bsence…", "Alt+Shift+B", self.leave,
                                          "Record a leave of absence")
-        self.action_care_plan = self._action("&Care plan agreed…", "Ctrl+Shift+G", self.care_plan,
+        self.action_care_plan = self._action("&Care plan agreed…", "Alt+Shift+G", self.care_plan,
                                              "The treating provider was told and a care plan agreed")
-        self.action_discharge = self._action("Disc&harge…", "Ctrl+Shift+H", self.discharge,
+        self.action_discharge = self._action("Disc&harge…", "Alt+Shift+H", self.discharge,
                                              "Record the discharge and its needs")
-        self.action_refresh = self._action("Re&fresh stay", "F5", self.reload, "Read the stay again")
+        # F5 is the case workspace's "read the case again", which reads the stay too (app.ui.main_window.open_case)
+        self.action_refresh = self._action("Re&fresh stay", "", self.reload, "Read the stay again (F5 reads the case)")
         self.actions_in_order = [self.action_review, self.action_deny, self.action_level, self.action_leave,
                                  self.action_care_plan, self.action_discharge, self.action_refresh]
         row = QHBoxLayout()

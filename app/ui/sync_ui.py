@@ -128,7 +128,7 @@ class SyncUi(QObject):
         self.action_cancel.setEnabled(False)
         self.action_conflicts = action("C&onflicts…", self.show_conflicts, "Ctrl+Shift+K",
                                        "Changes that could not stand with the central store's, to resolve")
-        self.action_sign_in = action("Sign &in to sync server…", self.sign_in_prompt, "Ctrl+Shift+I",
+        self.action_sign_in = action("Sign &in to sync server…", self.sign_in_prompt, "Ctrl+Shift+S",
                                      "Sign in to the plan's sync server with your password")
         menus = window.menuBar()
         help_menu = next((a for a in menus.actions() if a.text().replace("&", "") == "Help"), None)
@@ -204,7 +204,7 @@ class SyncUi(QObject):
         if not self.enrolled:
             if not quiet:
                 self.window.statusBar().showMessage(
-                    "Not signed in to a sync server: Sync > Sign in to sync server… (Ctrl+Shift+I).", 10_000)
+                    "Not signed in to a sync server: Sync > Sign in to sync server… (Ctrl+Shift+S).", 10_000)
             return None
         store, transport, progressed = self.store, self.transport, self.progressed
 

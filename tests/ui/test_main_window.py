@@ -395,3 +395,34 @@ def test_run_with_demo_fills_an_empty_store_once_and_opens_the_window(qapp, isol
             assert session.scalar(select(func.count()).select_from(User).where(User.username == "nurse.garcia")) == 1
     finally:
         store.close()
+
+
+def _shortcut_owners(widget: QWidget) -> dict[str, list[str]]:
+    from PySide6.QtGui import QAction
+
+    owners: dict[str, list[str]] = {}
+    for action in widget.findChildren(QAction):
+        for key in action.shortcuts():
+            if not key.isEmpty():
+                owners.setdefault(key.toString(), []).append(action.text().replace("&", ""))
+    return owners
+
+
+def test_no_two_actions_of_a_window_share_a_key(qtbot, open_window, demo_store):
+    """Two actions on one key in one window are ambiguous to Qt: neither runs (workstation-ux.md: every action has
+    its shortcut). Checked on the supervisor's main window and on a stay case with every tab of the workspace."""
+    from app.store.models import Stay
+
+    window = open_window("lead.patel")
+    clashes = {key: names for key, names in _shortcut_owners(window).items() if len(set(names)) > 1}
+    assert clashes == {}
+    with demo_store.session() as session:
+        tar = session.scalar(select(Stay.tar).where(Stay.status == "open").order_by(Stay.tar).limit(1))
+    assert tar is not None, "the demo data holds open stays"
+    view = window.open_case(tar)
+    qtbot.waitUntil(lambda: view.actions.ready)
+    tabs = [view.tabs.tabText(i).replace("&", "") for i in range(view.tabs.count())]
+    assert {"Criteria", "Letters", "Peer-to-peer", "Stay"} <= set(tabs)
+    clashes = {key: names for key, names in _shortcut_owners(view).items() if len(set(names)) > 1}
+    assert clashes == {}
+    view.reject()
