@@ -722,6 +722,7 @@ class EnrolmentMonth(Base):
     __table_args__ = (
         Index("ux_enrolment_months_member_month", "member_id", "month", unique=True),
         Index("ix_enrolment_months_month", "month", "line_of_business"),
+    )
 
 
 # ----- peer-to-peer (issue 8) ---------------------------------------------------------------------------------

@@ -3,12 +3,12 @@ peer-to-peer report, and the reminders 15 minutes before a reviewer's call.
 
 * `P2PTab` (case view, "&Peer-to-peer"): whether a peer-to-peer is offered and until when (or why not), the deciding
   physician, the request and its calls; the free windows, the deciding physician's first, then reviewers of the
-  same or similar specialty with the match shown. Request… (Ctrl+Shift+R), Offer selected (at least two), Book
-  selected (Ctrl+Shift+B), Reschedule…, Cancel call…, Save invitation…, Record outcome… (Ctrl+Shift+O).
-* `AvailabilityWindow` (Peer-to-peer ▸ Availability calendar, Ctrl+Shift+K): one reviewer's week in a `WeekView`
+  same or similar specialty with the match shown. Request… (Alt+Shift+Q), Offer selected (at least two), Book
+  selected (Alt+Shift+K), Reschedule…, Cancel call…, Save invitation…, Record outcome… (Alt+Shift+U).
+* `AvailabilityWindow` (Peer-to-peer ▸ Availability calendar, Ctrl+Shift+W): one reviewer's week in a `WeekView`
   (PageUp / PageDown between weeks, arrows move between half hours, Enter adds one-off hours there, Delete
   withdraws what is there), the availability entries, and Add weekly hours / one-off hours / out of office.
-* `P2PReportDialog` (Peer-to-peer ▸ Report, Ctrl+Shift+Y): the figures of `umws report p2p`.
+* `P2PReportDialog` (Peer-to-peer ▸ Report, Ctrl+Shift+T): the figures of `umws report p2p`.
 * `P2PReminders`: every minute (off the GUI thread) the signed-in reviewer's calls of the next two hours are read;
   each tick shows a notice 15 minutes before a call (TAR number, practitioner and phone: no member data).
 
@@ -354,8 +354,8 @@ class P2PTab(QWidget):
         self.cancel_request_button = QPushButton("Cancel re&quest…")
         for button, tip, slot in (
                 (self.request_button, "Record the practitioner's request: name, phone, reason, preferred windows "
-                                      "(Ctrl+Shift+R)", self.request_prompt),
-                (self.outcome_button, "Held, no-show or plan missed; upheld, overturned or modified (Ctrl+Shift+O)",
+                                      "(Alt+Shift+Q)", self.request_prompt),
+                (self.outcome_button, "Held, no-show or plan missed; upheld, overturned or modified (Alt+Shift+U)",
                  self.outcome_prompt),
                 (self.reschedule_button, "Move the booked call to the window selected below", self.reschedule_prompt),
                 (self.cancel_button, "Cancel the booked call (the request waits to be scheduled again)",
@@ -396,7 +396,7 @@ class P2PTab(QWidget):
         self.offer_button.setToolTip("Record the selected windows (at least two) as offered to the practitioner")
         self.offer_button.clicked.connect(self.offer_selected)
         self.book_button = QPushButton("&Book selected")
-        self.book_button.setToolTip("Book the call in the selected window (Ctrl+Shift+B)")
+        self.book_button.setToolTip("Book the call in the selected window (Alt+Shift+K)")
         self.book_button.clicked.connect(self.book_selected)
         for button in (self.offer_button, self.book_button):
             button.setAccessibleName(button.text().replace("&", ""))

@@ -25,7 +25,7 @@ from app.ui.p2p import AvailabilityWindow, P2PReportDialog, add_p2p_tab
 from tests.workflow.conftest import CaseMaker, local_workflow_store  # noqa: F401 - fixture
 
 SHOTS = os.environ.get("UMWS_SCREENSHOTS")
-CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+TAB_KEYS = Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier  # a tab's own actions
 
 
 def denied_case(store) -> str:
@@ -95,7 +95,7 @@ def test_request_offer_and_book_from_the_tab(qtbot, local_workflow_store, open_t
     view.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is view)
     tab.candidates.setFocus()
-    qtbot.keyClick(tab.candidates, Qt.Key.Key_B, CTRL_SHIFT)  # Book selected
+    qtbot.keyClick(tab.candidates, Qt.Key.Key_K, TAB_KEYS)  # Book selected
     qtbot.waitUntil(lambda: request_of(local_workflow_store, tar).status == "booked", timeout=5000)
     assert "Call booked" in tab.call_label.text() and "Elena Morales" in tab.call_label.text()
     assert tab.calls.rowCount() == 1 and tab.calls.item(0, 2).text() == "Booked"
