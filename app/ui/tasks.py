@@ -27,6 +27,24 @@ log = logging.getLogger(__name__)
 Work = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 
 
+def _expected_refusals() -> tuple[type[BaseException], ...]:
+    """What the services say to the user (a rule, authority, bad input, a wrong password): not bugs."""
+    from app.services.auth import AuthRefused, BadPassword, SignInRefused
+    from app.services.cases import ActionRefused, InvalidInput, NotFound
+    from app.services.criteria import InvalidInput as CriteriaInvalidInput
+
+    return (ActionRefused, InvalidInput, NotFound, CriteriaInvalidInput, SignInRefused, AuthRefused, BadPassword)
+
+
+def _log_failure(kind: str, name: str, error: BaseException) -> None:
+    """A refusal the user is shown is one line in the log (its kind only: no member data); anything else is a bug
+    and goes to the log with its traceback."""
+    if isinstance(error, _expected_refusals()):
+        log.info("%s %s refused: %s", kind, name, type(error).__name__)
+    else:
+        log.error("%s %s failed", kind, name, exc_info=error)
+
+
 class Task(QThread):
     """One piece of work on a worker thread. Start it with `start()`; `cancel()` asks the work to stop."""
 
@@ -60,7 +78,7 @@ class Task(QThread):
         try:
             self.result = self._work(self.progressed.emit, self._cancel.is_set)
         except BaseException as error:  # noqa: BLE001 - reported to the GUI thread, never lost
-            log.exception("task %s failed", self.name)
+            _log_failure("task", self.name, error)
             self.error = error
             self.failed.emit(error)
         else:
@@ -128,7 +146,7 @@ class _Runner(QObject):
                 if not job.cancelled.is_set():
                     job.result = job.work(lambda done, total: None, job.cancelled.is_set)
             except BaseException as error:  # noqa: BLE001 - reported to the GUI thread, never lost
-                log.exception("job %s failed", job.name)
+                _log_failure("job", job.name, error)
                 job.error = error
             job = None  # the GUI thread alone lets go of it
         self.ran.emit(number)
