@@ -202,12 +202,14 @@ class ClocksPanel(QGroupBox):
         self.grid = QGridLayout(self)
         self.grid.setHorizontalSpacing(14)
         self.grid.setVerticalSpacing(4)
+        self.headers: list[QLabel] = []
         for column, header in enumerate(self.HEADERS):
             label = QLabel(header)
             font = label.font()
             font.setBold(True)
             label.setFont(font)
             self.grid.addWidget(label, 0, column)
+            self.headers.append(label)
         self.grid.setColumnStretch(4, 1)
         self.rows: dict[str, dict[str, QLabel]] = {}
         for row, name in enumerate(CLOCK_NAMES, start=1):
@@ -230,6 +232,8 @@ class ClocksPanel(QGroupBox):
 
     def show_clocks(self, details: CaseDetails, now: datetime) -> list[ClockLine]:
         clocks = case_clocks(details, now)
+        for label in (*self.headers, *(cell for cells in self.rows.values() for cell in cells.values())):
+            label.setVisible(clocks is not None)  # no empty table when there is nothing to count
         if clocks is None:
             for cells in self.rows.values():
                 for label in cells.values():
