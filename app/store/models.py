@@ -50,6 +50,9 @@ def utcnow() -> datetime:
 # "Open" (app.domain.case_states): any state before closed. Written as literal SQL so that the partial indexes below
 # match the worklist's WHERE clause on SQLite, which compares a partial index's condition term by term.
 OPEN_CASE_SQL = "status <> 'closed'"
+# An open case whose decision clock has stopped (app.domain.queues.DECIDED_STATES, less closed): the worklist sorts
+# these after every running clock. Literal SQL, the same in the ORDER BY and in the index that serves it.
+DECIDED_OPEN_CASE_SQL = "status IN ('determined', 'notified')"
 # The unassigned team queue's partial index condition, the same terms the worklist's WHERE clause carries.
 UNASSIGNED_OPEN_CASE_SQL = f"{OPEN_CASE_SQL} AND assignee_id IS NULL"
 
@@ -177,6 +180,10 @@ class Case(Base):
                 ("assignee", ("assignee_username",)),
             )
         ),
+        # The default order of a queue holding decided cases too (My cases, All open): running clocks first, nearest
+        # due first, then the decided cases (issue 4: "sorted by nearest breach").
+        Index("ix_cases_open_running_due", text(f"({DECIDED_OPEN_CASE_SQL})"), "decision_due_at", "tar",
+              sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL)),
         # The unassigned team queue in its default order (nearest due first) without sorting a team's backlog.
         Index("ix_cases_unassigned_due", "team", "decision_due_at", "tar", sqlite_where=text(UNASSIGNED_OPEN_CASE_SQL),
               postgresql_where=text(UNASSIGNED_OPEN_CASE_SQL)),

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from app.domain.plantime import iso_plan
 from app.domain.case_states import OPEN_STATES
-from app.domain.queues import COLUMNS, DEFAULT_SORT, QUEUES, UNDECIDED_STATES, Queue, end_of_plan_day
+from app.domain.queues import (
+    COLUMNS, DECIDED_STATES, DEFAULT_SORT, QUEUES, UNDECIDED_STATES, Queue, end_of_plan_day,
+)
 from app.store import search
-from app.store.models import OPEN_CASE_SQL, Case, CaseWorkflow, User
+from app.store.models import DECIDED_OPEN_CASE_SQL, OPEN_CASE_SQL, Case, CaseWorkflow, User
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,17 @@ _SORT_KEYS = {
     "assignee": ((Case.assignee_username, False),),  # the projection, so the sort walks ix_cases_open_assignee
 }
 assert set(_SORT_KEYS) == set(COLUMNS)
+
+# Decided cases (their decision clock stopped) after every running clock, in a queue that holds both: "sorted by
+# nearest breach" (issue 4). Queues of undecided cases only keep the plain due order their own indexes serve.
+_DECIDED_LAST = literal_column(f"({DECIDED_OPEN_CASE_SQL})")
+
+
+def _sort_keys(queue: Queue, column: str) -> tuple:
+    keys = _SORT_KEYS[column]
+    if column == "due" and set(queue.states) & DECIDED_STATES:
+        return ((_DECIDED_LAST, False), *keys)
+    return keys
 
 
 def _queue_condition(queue: Queue, viewer: Viewer, now: datetime):
@@ -179,7 +192,8 @@ class WorklistQuery:
             from app.store import stay_worklist
             return stay_worklist.rows_statement(self, dialect)
         keys = []
-        for expression, reverse in (*_SORT_KEYS[self.sort_column], (Case.tar, False)):  # TAR last: a total order
+        sort_keys = (*_sort_keys(QUEUES[self.queue_id], self.sort_column), (Case.tar, False))  # TAR last: total order
+        for expression, reverse in sort_keys:
             keys.append(expression.desc() if reverse != self.descending else expression.asc())
         return (
             select(Case.id, Case.tar, Case.member_name, Case.service_summary, Case.service_category,

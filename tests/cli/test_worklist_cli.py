@@ -276,6 +276,7 @@ def test_at_risk_on_postgres(postgres_url, capsys):
 
 @pytest.mark.parametrize("queue, user, sort, index", [
     ("unassigned", "nurse.nguyen", "due", "ix_cases_unassigned_due"),
+    ("all-open", "lead.patel", "due", "ix_cases_open_running_due"),
     ("all-open", "lead.patel", "assignee", "ix_cases_open_assignee"),
 ])
 def test_team_queue_and_assignee_sort_walk_their_partial_index_without_sorting(demo_store, queue, user, sort, index):
@@ -318,3 +319,19 @@ def test_sort_by_assignee_follows_claims_and_assignments(demo_store, capsys):
     finally:
         store.close()
     assert stale == 0
+
+
+def test_decided_cases_come_after_every_running_clock(demo_store, capsys):
+    """Issue 4: the worklist sorts by what is about to breach; a decided case waiting for its notices has no decision
+    clock left to breach, so My cases and All open list it after every running clock (each part by due)."""
+    from app.domain.queues import DECIDED_STATES
+
+    for queue, user in (("all-open", "lead.patel"), ("mine", "nurse.garcia")):
+        code, out, err = run(capsys, "worklist", "--queue", queue, "--user", user, "--limit", "100000", "--json")
+        assert code == 0, err
+        rows = json.loads(out)
+        decided = [row["status"] in DECIDED_STATES for row in rows]
+        assert any(decided) and not all(decided), queue
+        assert decided == sorted(decided), f"{queue}: a decided case before a running clock"
+        running = [datetime.fromisoformat(row["due"]) for row in rows if row["status"] not in DECIDED_STATES]
+        assert running == sorted(running)
