@@ -100,6 +100,10 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind.startswith("appeal-"):
+        from app.domain.appeals import appeal_event_text
+
+        return appeal_event_text(kind, payload)
     if kind == "received":
         return f"Received by {payload['channel']}" if payload.get("channel") else "Received"
     if kind == "claimed":

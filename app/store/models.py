@@ -451,6 +451,7 @@ class Appeal(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     result: Mapped[str | None] = mapped_column(String(24), comment="upheld, overturned, partially-overturned")
+    resolution_reason: Mapped[str | None] = mapped_column(Text, comment="the reason, in plain language")
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     resolution_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("extension_days", sa.Integer(), server_default="0", nullable=False),
         sa.Column("result", sa.String(length=24), nullable=True, comment="upheld, overturned, partially-overturned"),
+        sa.Column("resolution_reason", sa.Text(), nullable=True, comment="the reason, in plain language"),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_by_id", sa.Uuid(), nullable=True),
         sa.Column("resolution_event_id", sa.Uuid(), nullable=True),
