@@ -65,7 +65,7 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 
 def build_parser() -> ArgumentParser:
-    from app.cli import audit, case, clocks, criteria, db, deadlines, demo, letter, report, users, worklist
+    from app.cli import appeal, audit, case, clocks, criteria, db, deadlines, demo, letter, report, users, worklist
     from app.cli import config as config_cli, selfcheck
     from app.version import version
 
@@ -73,7 +73,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"umws {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter):
+    for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter, appeal):
         module.register(sub)
     for module in (config_cli, selfcheck):  # installer issue: these read the configuration themselves
         module.register(sub)

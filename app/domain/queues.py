@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
+from app.domain.appeals import OPEN_STATUSES as APPEAL_OPEN_STATUSES
 from app.domain.case_states import OPEN_STATES
 from app.domain.plantime import PLAN_TZ
 
@@ -31,6 +32,7 @@ class Queue:
     team_scoped: bool = False  # only the viewer's team (when the viewer has one)
     due_today: bool = False  # only cases whose decision is due before the end of the plan day of `now`
     own_only_for: frozenset[str] = frozenset()  # these roles see only the cases assigned to them
+    source: str = "cases"  # "appeals": one row per open appeal, sorted by its clock (app.store.appeal_queues)
 
 
 _ALL_ROLES = frozenset(
@@ -73,6 +75,17 @@ QUEUES: dict[str, Queue] = {
             frozenset({"nurse-supervisor", "administrator", "auditor", "um-nurse", "pharmacy-technician"}),
             states=UNDECIDED_STATES, due_today=True, own_only_for=frozenset({"um-nurse", "pharmacy-technician"}),
         ),
+        # Appeals (issue 13): `states` are appeal statuses (app.domain.appeals), `assignee` "me" the appeal's reviewer;
+        # the Due column is the appeal's resolution due. "Appeals due" holds every open appeal (its notice still to
+        # send included); "Appeals to review" a physician's appeals waiting for their decision.
+        Queue(
+            "appeals-due", "Appeals due",
+            frozenset({"um-coordinator", "nurse-supervisor", "administrator", "auditor", "medical-director",
+                       "bh-clinical-director"}),
+            states=APPEAL_OPEN_STATUSES, source="appeals",
+        ),
+        Queue("appeals-to-review", "Appeals to review", frozenset({"medical-director", "bh-clinical-director"}),
+              states=("in-review",), assignee="me", source="appeals"),
     )
 }
 

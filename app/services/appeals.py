@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain import appeals as rules
@@ -231,7 +231,7 @@ def _choices(session: Session, case: Case, appeal: Appeal) -> list[ReviewerChoic
     for user in physicians:
         refusal = independence(session, case, appeal, user, as_actor=False)
         out.append(ReviewerChoice(user.username, user.full_name, user.specialty, load.get(user.id, 0),
-                                  refusal.reason if refusal else None))
+                                  refusal.reason.split(" Who may:")[0] if refusal else None))
     return sorted(out, key=lambda c: (c.refusal is not None, c.open_appeals, c.username))
 
 
@@ -239,6 +239,7 @@ def _choices(session: Session, case: Case, appeal: Appeal) -> list[ReviewerChoic
 def _add_task(session: Session, appeal: Appeal, kind: str, due: datetime | None, at: datetime) -> AppealTask:
     task = AppealTask(id=uuid.uuid4(), appeal_id=appeal.id, case_id=appeal.case_id, kind=kind,
                       text=rules.TASK_KINDS[kind], due_at=due, created_at=at, note="")
+    task.appeal = appeal
     session.add(task)
     return task
 
@@ -318,9 +319,10 @@ def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, rec
         raise ActionRefused(f"TAR {case.tar} already has an open appeal of this determination, received "
                             f"{iso_plan(current.received_at)} ({rules.status_label(current.status)}); add to it, or "
                             "a supervisor dismisses it first.", kind="state")
-    decided = session.scalars(select(Appeal).where(Appeal.case_id == case.id,
-                                                   Appeal.determination_event_id == determination.id,
-                                                   Appeal.status == "closed")).first()
+    decided = session.scalars(select(Appeal).where(  # one level of plan appeal: a partial overturn's too
+        Appeal.case_id == case.id, Appeal.status == "closed",
+        or_(Appeal.determination_event_id == determination.id,
+            Appeal.new_determination_event_id == determination.id))).first()
     if decided is not None:
         raise ActionRefused(f"This determination of TAR {case.tar} was already appealed and the appeal decided "
                             f"({rules.RESULTS.get(decided.result, decided.result)}, {iso_plan(decided.resolved_at)}); "
@@ -430,6 +432,9 @@ def route_appeal(session: Session, tar: str, username: str, reviewer: str, *, no
     if actor.role in authority.PHYSICIAN_ROLES and target.id != actor.id:
         raise ActionRefused("A physician may take an appeal for themself; a UM coordinator or a supervisor routes it "
                             "to someone else.", who=("um-coordinator", "nurse-supervisor", "administrator"))
+    if actor.role in authority.PHYSICIAN_ROLES and appeal.reviewer is not None and appeal.reviewer_id != actor.id:
+        raise ActionRefused(f"The appeal is with {appeal.reviewer.username}; a UM coordinator or a supervisor may route "
+                            "it to you.", who=("um-coordinator", "nurse-supervisor", "administrator"), kind="state")
     if appeal.reviewer_id == target.id:
         raise ActionRefused(f"The appeal is already with {target.username}.", kind="state")
     _refuse(independence(session, case, appeal, target, as_actor=target.id == actor.id))

@@ -491,4 +491,6 @@ class AppealTask(Base):
     done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
 
+    appeal: Mapped[Appeal] = relationship()
+
     __table_args__ = (Index("ix_appeal_tasks_open", "done_at", "due_at"), Index("ix_appeal_tasks_appeal", "appeal_id"))

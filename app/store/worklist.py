@@ -154,9 +154,17 @@ class WorklistQuery:
         return condition if text_condition is None else and_(condition, text_condition)
 
     def count_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].source == "appeals":  # issue 13
+            from app.store import appeal_queues
+
+            return appeal_queues.count_statement(self, dialect)
         return select(func.count()).select_from(Case).where(self._where(dialect))
 
     def rows_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].source == "appeals":  # issue 13
+            from app.store import appeal_queues
+
+            return appeal_queues.rows_statement(self, dialect)
         keys = []
         for expression, reverse in (*_SORT_KEYS[self.sort_column], (Case.tar, False)):  # TAR last: a total order
             keys.append(expression.desc() if reverse != self.descending else expression.asc())
