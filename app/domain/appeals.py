@@ -158,7 +158,8 @@ def appeal_event_text(kind: str, payload: dict) -> str:
     who = FILED_BY.get(payload.get("filed_by"), "Someone")
     if kind == "appeal-filed":
         track = "expedited" if payload.get("expedited") else "standard"
-        text = f"Appeal filed ({track}) by {who.lower()} by {CHANNELS.get(payload.get('channel'), 'unknown means')}"
+        how = {"phone": "by phone", "writing": "in writing", "portal": "online"}.get(payload.get("channel"), "")
+        text = f"Appeal filed ({track}) by {who.lower()}, {how}".rstrip(", ")
         if payload.get("timely") is False:
             text += f"; LATE by {payload.get('days_late')} day(s)"
         if (payload.get("aid_paid_pending") or {}).get("applies"):
@@ -173,7 +174,8 @@ def appeal_event_text(kind: str, payload: dict) -> str:
     if kind == "appeal-late-accepted":
         return f"Late appeal accepted for good cause: {payload.get('note', '')}"
     if kind == "appeal-decided":
-        return f"Appeal {RESULTS.get(payload.get('result'), payload.get('result'))}: {payload.get('reason', '')}"
+        result = RESULTS.get(payload.get("result"), str(payload.get("result")))
+        return f"Appeal {result.lower()}: {payload.get('reason', '')}"
     if kind == "appeal-dismissed":
         return f"Appeal dismissed: {payload.get('reason', '')}"
     if kind == "appeal-notice-sent":

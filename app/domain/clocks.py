@@ -1209,7 +1209,8 @@ class AppealClocks:
             "acknowledgement_due": iso(self.acknowledgement_due), "acknowledgement_cite": self.acknowledgement_cite,
             "extension_days": self.extension_days, "extension_max_days": self.extension_max_days,
             "extensions_allowed": self.extensions_allowed,
-            "resolved": iso(self.resolved), "notice_sent": iso(self.notice_sent), "acknowledged": iso(self.acknowledged),
+            "resolved": iso(self.resolved), "notice_sent": iso(self.notice_sent),
+            "acknowledged": iso(self.acknowledged),
             "breached": list(self.breached), "state_hearing_deemed": self.state_hearing_deemed,
         }
 

@@ -191,7 +191,8 @@ def _end_of_plan_day(instant: datetime) -> datetime:
 
 
 # ----- independence --------------------------------------------------------------------------------------------
-def independence(session: Session, case: Case, appeal: Appeal, user: User, *, as_actor: bool) -> authority.Refusal | None:
+def independence(session: Session, case: Case, appeal: Appeal, user: User, *,
+                 as_actor: bool) -> authority.Refusal | None:
     """May `user` decide this appeal (app.domain.authority.may_review_appeal, with what the store knows)?"""
     determination = session.get(CaseEvent, appeal.determination_event_id) if appeal.determination_event_id else None
     deciders = _deciders(session, case, determination) if determination is not None else frozenset()
@@ -433,8 +434,9 @@ def route_appeal(session: Session, tar: str, username: str, reviewer: str, *, no
         raise ActionRefused("A physician may take an appeal for themself; a UM coordinator or a supervisor routes it "
                             "to someone else.", who=("um-coordinator", "nurse-supervisor", "administrator"))
     if actor.role in authority.PHYSICIAN_ROLES and appeal.reviewer is not None and appeal.reviewer_id != actor.id:
-        raise ActionRefused(f"The appeal is with {appeal.reviewer.username}; a UM coordinator or a supervisor may route "
-                            "it to you.", who=("um-coordinator", "nurse-supervisor", "administrator"), kind="state")
+        raise ActionRefused(f"The appeal is with {appeal.reviewer.username}; a UM coordinator or a supervisor may "
+                            "route it to you.", who=("um-coordinator", "nurse-supervisor", "administrator"),
+                            kind="state")
     if appeal.reviewer_id == target.id:
         raise ActionRefused(f"The appeal is already with {target.username}.", kind="state")
     _refuse(independence(session, case, appeal, target, as_actor=target.id == actor.id))
