@@ -833,7 +833,10 @@ def appeal_json(session: Session, appeal: Appeal, now: datetime | None = None) -
                           "decided_at": iso_plan(datetime.fromisoformat(appealed["decided_at"]))
                           if appealed.get("decided_at") else None,
                           "decided_by": (appealed.get("decided_by") or {}).get("username"),
-                          "basis": appealed.get("basis")},
+                          "basis": appealed.get("basis"), "rationale": appealed.get("rationale"),
+                          "member_reason": appealed.get("member_reason"),
+                          "criteria": list(appealed.get("criteria") or []),
+                          "lines": _lines_json(appeal.case, determination)},
         "notice_date": appeal.notice_date.isoformat() if appeal.notice_date else None,
         "notice_source": appeal.notice_source,
         "filing_deadline": appeal.filing_deadline.isoformat() if appeal.filing_deadline else None,
@@ -856,6 +859,16 @@ def appeal_json(session: Session, appeal: Appeal, now: datetime | None = None) -
                      "language": letter.language, "status": letter.status, "mail_by": iso_plan(letter.mail_by_at)}
                     for letter in letters],
     }
+
+
+def _lines_json(case: Case, determination: CaseEvent | None) -> list[dict]:
+    """The request's lines with the units the appealed determination approved."""
+    if determination is None:
+        return []
+    units = _appealed_lines(case, determination)
+    return [{"line_number": line.line_number, "code": line.code, "description": line.description,
+             "requested_units": units[line.line_number][0], "approved_units": units[line.line_number][1]}
+            for line in case.lines]
 
 
 def show_appeals(session: Session, tar: str, viewer: str, *, viewer_kind: str = "user",

@@ -36,6 +36,7 @@ from app.store.engine import Store
 from app.store.errors import StoreError
 from app.store.models import User
 from app.store.worklist import Viewer, queue_counts, running_clocks_of
+from app.ui.appeals import add_appeal_tab
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
@@ -646,6 +647,7 @@ class MainWindow(QMainWindow):
             return None
         view = CaseView(details, self._clock, self)
         add_letters_tab(view, self.store, self.viewer)
+        add_appeal_tab(view, self.store, self.viewer)
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()
