@@ -2,7 +2,8 @@
 
 Shots: main-window (a nurse's cases with their clock bands), case-view and case-timeline (every clock of a
 case), supervisor-at-risk ("At risk today"), supervisor-all-open-filtered, clock-warning (the in-window notice
-when one of my cases falls under 4 hours; offscreen there is no system tray).
+when one of my cases falls under 4 hours; offscreen there is no system tray), appeals-due (a coordinator's
+"Appeals due" queue) and appeal-tab (the Appeal tab of a case, as the reviewing physician sees it).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -152,11 +153,72 @@ def main(argv: list[str] | None = None) -> int:
             warned.select_row(row)
             shoot(warned, "clock-warning")
             warned.close()
+        # Appeals (issue 13): a few denials appealed through the services, then the coordinator's queue and a
+        # physician's Appeal tab.
+        appealed = _make_appeals(store)
+        coordinator_viewer = None
+        with store.session() as session:
+            coordinator_viewer = viewer_for(session, "coord.jones")
+            reviewer = viewer_for(session, "dr.ito")
+        coordinator = MainWindow(store, coordinator_viewer,
+                                 QSettings(str(Path(home) / "coord.ini"), QSettings.Format.IniFormat))
+        coordinator.resize(1366, 768)
+        coordinator.show()
+        settle_watch(coordinator)
+        coordinator.show_queue("appeals-due")
+        coordinator.select_row(0)
+        shoot(coordinator, "appeals-due")
+        coordinator.close()
+        physician = MainWindow(store, reviewer, QSettings(str(Path(home) / "ito.ini"), QSettings.Format.IniFormat))
+        physician.show()
+        view = physician.open_case(appealed)
+        view.resize(960, 760)
+        view.tabs.setCurrentWidget(view.appeal_tab)
+        shoot(view, "appeal-tab")
+        view.reject()
+        physician.close()
     finally:
         store.close()
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
+
+
+def _make_appeals(store) -> str:
+    """Deny five demo requests (dr.morales, not a covered benefit) and appeal them: standard, expedited by the
+    provider, by a representative keeping an ongoing service, one decided; the TAR of the one to show."""
+    from app.services import appeals, cases
+    from app.store.models import Case
+    from app.store.worklist import WorklistQuery, viewer_for
+    from sqlalchemy import select
+
+    now = datetime.now(timezone.utc)
+    with store.session() as session:
+        rows = WorklistQuery("unassigned", viewer_for(session, "nurse.nguyen")).page(session, 0, 60)
+    pre = [r.tar for r in rows if r.timing == "pre-service"][:4]
+    ongoing = next(r.tar for r in rows if r.timing == "concurrent")
+    plans = [(pre[0], dict(filed_by="member", channel="phone")),
+             (pre[1], dict(filed_by="provider", channel="portal", expedited=True)),
+             (ongoing, dict(filed_by="representative", channel="writing", representative="Ana Ruiz",
+                            authorization="AOR form scanned today", continue_service=True)),
+             (pre[2], dict(filed_by="member", channel="writing")),
+             (pre[3], dict(filed_by="member", channel="portal"))]
+    for hours, (tar, how) in zip((70, 50, 30, 20, 6), plans):
+        decided = now - timedelta(hours=hours + 48)
+        with store.session() as session, session.begin():
+            case = session.scalar(select(Case).where(Case.tar == tar))
+            cases.claim_case(session, tar, "dr.morales", at=max(decided - timedelta(hours=1), case.received_at))
+            cases.decide_case(session, tar, "dr.morales", outcome="deny", basis="benefit",
+                              rationale="Not a covered benefit under the plan's rules.",
+                              member_reason="Medi-Cal does not cover this care. Your doctor can ask for other care.",
+                              at=max(decided, case.received_at + timedelta(minutes=5)))
+            appeals.file_appeal(session, tar, "coord.jones", received_at=now - timedelta(hours=hours),
+                                note="The member's daughter called: new notes from the surgeon are on their way.",
+                                specialty="Orthopaedic Surgery", **how)
+    with store.session() as session, session.begin():
+        appeals.decide_appeal(session, pre[3], "dr.ito", result="upheld",
+                              reason="The item is still not a Medi-Cal benefit. Your doctor can ask for therapy.")
+    return ongoing
 
 
 if __name__ == "__main__":

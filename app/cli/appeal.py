@@ -92,6 +92,13 @@ def register(sub) -> None:
     task.add_argument("--task", required=True, choices=list(TASK_KINDS))
     task.add_argument("--note", default="")
 
+    boss = actions.add_parser("set-supervisor", help="record whom a user reports to (administrators)")
+    boss.add_argument("username")
+    boss.add_argument("--supervisor", required=True, metavar="USER", help="their supervisor, or 'none'")
+    boss.add_argument("--as", dest="actor", required=True, metavar="USER", help="acting administrator")
+    add_store_option(boss)
+    boss.set_defaults(handler=run_set_supervisor)
+
     tasks = actions.add_parser("tasks", help="open appeal tasks of every case, soonest due first")
     tasks.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
     tasks.add_argument("--json", action="store_true", help="print a JSON list")
@@ -212,6 +219,22 @@ def run_task_done(args):
         print_json(result)
     else:
         print(f"TAR {args.tar}: task done: {TASK_KINDS[result['task']]}.")
+    return 0
+
+
+def run_set_supervisor(args):
+    supervisor = None if args.supervisor.strip().lower() == "none" else args.supervisor.strip()
+    store = open_store_for(args)
+    try:
+        with store.session() as session, session.begin():
+            svc.set_supervisor(session, args.actor, args.username, supervisor)
+    except (svc.NotFound, svc.InvalidInput) as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    except (svc.ActionRefused, AuditChainError) as error:
+        raise CliError(str(error), EXIT_REFUSED) from error
+    finally:
+        store.close()
+    print(f"{args.username} reports to {supervisor or 'nobody'}.")
     return 0
 
 

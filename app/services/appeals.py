@@ -566,6 +566,24 @@ def complete_task(session: Session, tar: str, username: str, *, task: str, note:
     return done
 
 
+def set_supervisor(session: Session, username: str, target: str, supervisor: str | None) -> User:
+    """An administrator records whom `target` reports to (None: nobody); an appeal is never decided by a
+    subordinate of the first decider. A user cannot report to themself, nor to someone who reports to them."""
+    actor = _acting_user(session, username)
+    if actor.role != "administrator":
+        raise ActionRefused("Only an administrator may record whom a user reports to.", who=("administrator",))
+    user = user_by_name(session, target)
+    boss = user_by_name(session, supervisor) if supervisor else None
+    if boss is not None and (boss.id == user.id or user.username in _reports_to(session, boss)):
+        raise InvalidInput(f"{target} cannot report to {supervisor}: {supervisor} reports to {target} (or is them)")
+    before = session.get(User, user.supervisor_id).username if user.supervisor_id else None
+    user.supervisor_id = boss.id if boss else None
+    audit.append(session, actor=actor.username, actor_kind="user", action="change", what="user-supervisor",
+                 case_id=None, tar=None, body={"user": target, "before": before, "after": supervisor,
+                                               "os_user": audit.os_user()})
+    return user
+
+
 # ----- deciding ------------------------------------------------------------------------------------------------
 def _appealed_lines(case: Case, determination: CaseEvent) -> dict[int, tuple[int, int]]:
     """line number -> (requested units, units the appealed determination approved)."""

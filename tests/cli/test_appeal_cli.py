@@ -149,3 +149,20 @@ def test_queues_tasks_reviewers_and_report(capsys, denied):
     assert report["resolved"]["overturn_rate"] is None
     code, _, err = run(capsys, "appeal", "report", "--from", "2026-02-01", "--to", "2026-01-01")
     assert code == 2 and "before --from" in err
+
+
+def test_who_reports_to_whom_is_an_administrators_record(capsys, denied):
+    code, _, err = run(capsys, "appeal", "set-supervisor", "dr.ito", "--supervisor", "dr.morales", "--as",
+                       "coord.jones")
+    assert code == 3 and "Only an administrator" in err
+    code, _, err = run(capsys, "appeal", "set-supervisor", "dr.shah", "--supervisor", "dr.brooks", "--as", "admin")
+    assert code == 2 and "reports to dr.shah" in err  # dr.brooks -> dr.morales -> dr.shah: no loops
+    code, out, err = run(capsys, "appeal", "set-supervisor", "dr.ito", "--supervisor", "dr.morales", "--as", "admin")
+    assert code == 0, err
+    code, _, err = file(capsys, denied)  # dr.ito now reports to the first decider: nobody independent is left
+    assert code == 0
+    _, out, _ = run(capsys, "appeal", "show", denied, "--json")
+    appeal = json.loads(out)["appeals"][0]
+    assert appeal["reviewer"] is None and appeal["tasks"][0]["task"] == "assign-reviewer"
+    code, _, err = run(capsys, "appeal", "route", denied, "--as", "coord.jones", "--to", "dr.ito")
+    assert code == 3 and "dr.ito reports to dr.morales" in err
