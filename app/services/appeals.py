@@ -309,6 +309,7 @@ def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, rec
     actor = _actor(session, username, "file-appeal")
     at = _checked_at(at)
     case = case_by_tar(session, tar)
+    session.refresh(case, with_for_update=True)  # PostgreSQL: two filings of one case run one after the other
     determination = _determination_event(session, case)
     if case.outcome not in ADVERSE_OUTCOMES or determination is None or case.status in UNDECIDED_STATES:
         state = ("is being reviewed again" if case.status in UNDECIDED_STATES and case.outcome
@@ -796,7 +797,9 @@ def record_appeal_breaches(session: Session, now: datetime) -> list[tuple[str, s
         Appeal.status.in_(rules.OPEN_STATUSES),
         ((Appeal.resolution_due_at < now) & Appeal.resolution_breached_at.is_(None))
         | ((Appeal.acknowledgement_due_at < now) & Appeal.acknowledged_at.is_(None)
-           & Appeal.acknowledgement_breached_at.is_(None))).order_by(Appeal.resolution_due_at)).all()
+           & Appeal.acknowledgement_breached_at.is_(None)))
+        .order_by(Appeal.resolution_due_at)
+        .with_for_update(of=Appeal)).all()  # PostgreSQL: a second workstation waits, then sees them recorded
     for appeal in candidates:
         case = appeal.case
         if appeal.resolution_due_at < now and appeal.resolution_breached_at is None:
