@@ -44,7 +44,10 @@ def _where(query, dialect: str):
 
 
 def count_statement(query, dialect: str) -> Select:
-    return select(func.count()).select_from(Appeal).join(Case, Case.id == Appeal.case_id).where(_where(query, dialect))
+    counted = select(func.count()).select_from(Appeal)
+    if query.filter_text.strip():  # the filter reads the case's columns; the count alone needs no join
+        counted = counted.join(Case, Case.id == Appeal.case_id)
+    return counted.where(_where(query, dialect))
 
 
 def rows_statement(query, dialect: str) -> Select:

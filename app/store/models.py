@@ -469,6 +469,7 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeals_case", "case_id"),
         Index("ix_appeals_status_due", "status", "resolution_due_at"),
+        Index("ix_appeals_due", "resolution_due_at"),  # "Appeals due" in its order, without sorting
         Index("ix_appeals_reviewer", "reviewer_id", "status"),
         Index("ix_appeals_resolved_at", "resolved_at"),
     )

@@ -83,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table("appeals", schema=None) as batch_op:
         batch_op.create_index("ix_appeals_case", ["case_id"], unique=False)
         batch_op.create_index("ix_appeals_status_due", ["status", "resolution_due_at"], unique=False)
+        batch_op.create_index("ix_appeals_due", ["resolution_due_at"], unique=False)
         batch_op.create_index("ix_appeals_reviewer", ["reviewer_id", "status"], unique=False)
         batch_op.create_index("ix_appeals_resolved_at", ["resolved_at"], unique=False)
 
@@ -116,6 +117,7 @@ def downgrade() -> None:
     with op.batch_alter_table("appeals", schema=None) as batch_op:
         batch_op.drop_index("ix_appeals_resolved_at")
         batch_op.drop_index("ix_appeals_reviewer")
+        batch_op.drop_index("ix_appeals_due")
         batch_op.drop_index("ix_appeals_status_due")
         batch_op.drop_index("ix_appeals_case")
     op.drop_table("appeals")
