@@ -3,6 +3,8 @@ extend, accept a late appeal, decide (upheld / overturned / partially overturned
 notices that complete the appeal's clocks; missed appeal clocks; and reading a case's appeals. The only code that
 writes appeals.
 
+The appeal letters' facts, mail-by and notices are app.services.appeal_letters; the reads, app.store.appeal_details.
+
 Every action runs the steps of app.services.cases, in order, in the caller's transaction:
 1. the words of the action (InvalidInput for an unknown result, channel, ...);
 2. the acting user (NotFound) and authority (`app.domain.authority.may_appeal`; ActionRefused naming who may);
@@ -43,7 +45,8 @@ from app.domain.plantime import PLAN_TZ, iso_plan, to_plan
 from app.services import audit
 from app.services.cases import (ActionRefused, CriteriaCitation, InvalidInput, NotFound, _acting_user,
                                 _last_determination, case_by_tar, decide_case, is_involved, iso_utc, record_event,
-                                record_notification, reopen_case, user_by_name)
+                                reopen_case, user_by_name)
+from app.store.appeal_details import appeal_json, appealed_lines, appeals_of, open_appeal, open_tasks
 from app.store.models import (Appeal, AppealTask, Case, CaseEvent, CaseWorkflow, ClinicalNote, IssuedLetter, Letter,
                               User, utcnow)
 
@@ -88,17 +91,6 @@ def _text(value: str | None, what: str) -> str:
     if not text:
         raise InvalidInput(f"give {what}")
     return text
-
-
-def appeals_of(session: Session, case: Case) -> list[Appeal]:
-    """A case's appeals, newest first."""
-    return list(session.scalars(select(Appeal).where(Appeal.case_id == case.id)
-                                .order_by(Appeal.received_at.desc(), Appeal.created_at.desc())))
-
-
-def open_appeal(session: Session, case: Case) -> Appeal | None:
-    return session.scalars(select(Appeal).where(Appeal.case_id == case.id, Appeal.status.in_(rules.OPEN_STATUSES))
-                           .order_by(Appeal.received_at.desc()).limit(1)).first()
 
 
 def _the_open_appeal(session: Session, case: Case, *, unresolved: bool = True) -> Appeal:
@@ -557,10 +549,10 @@ def complete_task(session: Session, tar: str, username: str, *, task: str, note:
     at = _checked_at(at)
     case = case_by_tar(session, tar)
     appeals = appeals_of(session, case)
-    open_tasks = [t for a in appeals for t in _open_tasks(session, a, task)]
-    if not open_tasks:
+    pending = [t for a in appeals for t in _open_tasks(session, a, task)]
+    if not pending:
         raise ActionRefused(f"TAR {case.tar} has no open task '{rules.TASK_KINDS[task]}'.", kind="state")
-    done = open_tasks[0]
+    done = pending[0]
     done.done_at, done.done_by_id, done.note = at, actor.id, note.strip()
     record_event(session, case, actor, "appeal-task-done", {"appeal_id": str(done.appeal_id), "task": task,
                                                              "note": note.strip()}, at)
@@ -586,17 +578,6 @@ def set_supervisor(session: Session, username: str, target: str, supervisor: str
 
 
 # ----- deciding ------------------------------------------------------------------------------------------------
-def _appealed_lines(case: Case, determination: CaseEvent) -> dict[int, tuple[int, int]]:
-    """line number -> (requested units, units the appealed determination approved)."""
-    given = {line["line_number"]: line.get("approved_units") for line in (determination.payload or {}).get("lines", [])}
-    default_approved = 0 if determination.payload.get("outcome") == "denied" else None
-    out = {}
-    for line in case.lines:
-        approved = given.get(line.line_number, default_approved)
-        out[line.line_number] = (line.units, line.units if approved is None else approved)
-    return out
-
-
 def decide_appeal(session: Session, tar: str, username: str, *, result: str, reason: str, rationale: str | None = None,
                   approve: Mapping[int, int] | None = None, criteria: list[CriteriaCitation] | None = None,
                   at: datetime | None = None) -> Appeal:
@@ -629,7 +610,7 @@ def decide_appeal(session: Session, tar: str, username: str, *, result: str, rea
     reason = _text(reason, "the reason for the decision, in plain language for the member")
     rationale = (rationale or "").strip() or reason
     try:
-        resolution = rules.resolution_lines(result, _appealed_lines(case, determination), dict(approve or {}))
+        resolution = rules.resolution_lines(result, appealed_lines(case, determination), dict(approve or {}))
     except ValueError as error:
         raise InvalidInput(str(error)) from error
     citations = list(criteria) if criteria is not None else [
@@ -654,7 +635,7 @@ def decide_appeal(session: Session, tar: str, username: str, *, result: str, rea
     appeal.updated_at = at
     lines = [{"line_number": n, "approved_units": u} for n, u in (
         resolution.units.items() if resolution else
-        ((n, before) for n, (_, before) in _appealed_lines(case, determination).items()))]
+        ((n, before) for n, (_, before) in appealed_lines(case, determination).items()))]
     event = record_event(session, case, actor, "appeal-decided", {
         "appeal_id": str(appeal.id), "result": result, "reason": reason, "rationale": rationale,
         "reviewer": {"username": actor.username, "full_name": actor.full_name, "role": actor.role,
@@ -684,107 +665,6 @@ def _settle_determination_letters(session: Session, case: Case, determination_id
         else:
             letter.status = "superseded"
         letter.updated_at = at
-
-
-# ----- letters and notices ---------------------------------------------------------------------------------------
-def _appeal_of_event(session: Session, event: CaseEvent | None) -> Appeal | None:
-    if event is None or not (event.payload or {}).get("appeal_id"):
-        return None
-    return session.get(Appeal, uuid.UUID(event.payload["appeal_id"]))
-
-
-def letter_mail_by(session: Session, kind: str, source: CaseEvent | None, at: datetime) -> datetime | None:
-    """The mail-by of an appeal letter: the acknowledgement's due (the expedited denial's written notice when that
-    is earlier), the extension notice's due, the resolution notice within the resolution timeframe (the end of the
-    day of an overturn)."""
-    appeal = _appeal_of_event(session, source)
-    if appeal is None:
-        return None
-    payload = source.payload
-    if kind == "appeal-acknowledgement":
-        dues = [appeal.acknowledgement_due_at]
-        if payload.get("notice_due"):
-            dues.append(datetime.fromisoformat(payload["notice_due"]))
-        return min(d for d in dues if d is not None) if any(dues) else None
-    if kind == "appeal-extension":
-        return datetime.fromisoformat(payload["notice_due"]) if payload.get("notice_due") else None
-    if payload.get("result") == "overturned":
-        return min(appeal.resolution_due_at, _end_of_plan_day(at))
-    return appeal.resolution_due_at
-
-
-def fill_letter_facts(session: Session, letter: Letter, source: CaseEvent, facts) -> None:
-    """The appeal part of an appeal letter's facts (app.services.letters.letter_facts calls this): the appeal, and
-    for the Notice of Appeal Resolution the result, its lines, reason, criteria and reviewer."""
-    from app.domain.letters.facts import AppealFact, LineFact
-    from app.services.letters import _criteria_facts
-
-    appeal = _appeal_of_event(session, source)
-    if appeal is None:
-        return
-    case = letter.case
-    determination = session.get(CaseEvent, appeal.determination_event_id) if appeal.determination_event_id else None
-    appealed = determination.payload if determination is not None else {}
-    decided = source.payload if source.kind == "appeal-decided" else None
-    lines = {line["line_number"]: line.get("approved_units")
-             for line in ((decided or appealed).get("lines") or [])}
-    facts.lines = [LineFact(line.code, line.description, line.units, lines.get(line.line_number), line.from_date,
-                            line.to_date) for line in case.lines]
-    facts.outcome = appealed.get("outcome")
-    facts.basis = appealed.get("basis")
-    extension = session.scalars(select(CaseEvent.payload).where(
-        CaseEvent.case_id == case.id, CaseEvent.kind == "appeal-extended")
-        .order_by(CaseEvent.occurred_at.desc())).first()
-    reviewer = (decided or {}).get("reviewer") or {}
-    if decided is not None:
-        user = session.scalar(select(User).where(User.username == reviewer.get("username")))
-        facts.member_reason = decided.get("reason")
-        facts.rationale = decided.get("rationale")
-        facts.criteria = _criteria_facts(session, decided.get("criteria") or [])
-        facts.decision_maker = reviewer.get("full_name")
-        facts.decision_maker_phone = user.phone if user else None
-        facts.decided_at = datetime.fromisoformat(decided["resolved_at"])
-    ongoing = letter_kinds.kind_for_determination(appealed.get("outcome"), appealed.get("basis"),
-                                                  case.review_timing) == "termination"
-    facts.appeal = AppealFact(
-        filed_by=appeal.filed_by, received_at=appeal.received_at, representative=appeal.representative,
-        appealed_decided_at=datetime.fromisoformat(appealed["decided_at"]) if appealed.get("decided_at") else None,
-        expedited=appeal.expedited, expedited_denied=appeal.expedited_denied_at is not None,
-        aid_paid_pending=appeal.aid_paid_pending, ongoing_service=ongoing, resolution_due=appeal.resolution_due_at,
-        extension_reason=extension.get("reason") if extension and appeal.extension_days else None,
-        result=decided.get("result") if decided else None,
-        resolved_at=datetime.fromisoformat(decided["resolved_at"]) if decided else None,
-        reviewer_specialty=reviewer.get("specialty"))
-
-
-def record_appeal_notice(session: Session, letter: Letter, username: str, *, sent: datetime, at: datetime) -> None:
-    """An appeal letter went in the mail (app.services.letters.mark_mailed): the acknowledgement completes its
-    clock, the member's Notice of Appeal Resolution the notice clock (the appeal closes); a partial overturn's NAR
-    is also its determination's notice (cases.record_notification)."""
-    appeal = _appeal_of_event(session, session.get(CaseEvent, letter.source_event_id))
-    if appeal is None:
-        return
-    case = letter.case
-    actor = _acting_user(session, username)
-    if letter.kind == "appeal-acknowledgement" and appeal.acknowledged_at is None:
-        appeal.acknowledged_at = sent
-    if letter.kind == "appeal-resolution" and letter.recipient == "member":
-        appeal.notice_sent_at = sent
-        if appeal.status == "resolved":
-            appeal.status = "closed"
-    appeal.updated_at = at
-    record_event(session, case, actor, "appeal-notice-sent", {
-        "appeal_id": str(appeal.id), "letter_id": str(letter.id), "letter": letter.kind,
-        "recipient": letter.recipient, "sent_at": iso_utc(sent)}, at)
-    if letter.kind == "appeal-resolution" and appeal.result == "partially-overturned":
-        workflow = session.get(CaseWorkflow, case.id)
-        if workflow is not None and workflow.determination_event_id == appeal.new_determination_event_id:
-            already = (workflow.provider_notified_at if letter.recipient == "provider"
-                       else workflow.member_notified_at)
-            if already is None:
-                session.flush()
-                record_notification(session, case.tar, username, recipient=letter.recipient, method="mail",
-                                    sent_at=sent, at=at)
 
 
 # ----- missed clocks ---------------------------------------------------------------------------------------------
@@ -820,78 +700,6 @@ def record_appeal_breaches(session: Session, now: datetime) -> list[tuple[str, s
 
 
 # ----- reading -------------------------------------------------------------------------------------------------
-def clocks_of(appeal: Appeal, now: datetime):
-    return compute_appeal_clocks(AppealRequest(appeal.case.line_of_business, appeal.expedited, appeal.received_at),
-                                 extension_days=appeal.extension_days, resolved=appeal.resolved_at,
-                                 notice_sent=appeal.notice_sent_at, acknowledged=appeal.acknowledged_at, now=now)
-
-
-def appeal_json(session: Session, appeal: Appeal, now: datetime | None = None) -> dict:
-    """One appeal as a JSON-ready dict (snake_case; instants ISO 8601 in plan time)."""
-    now = now or utcnow()
-    determination = session.get(CaseEvent, appeal.determination_event_id) if appeal.determination_event_id else None
-    appealed = determination.payload if determination is not None else {}
-    try:
-        clocks = clocks_of(appeal, now).to_json()
-    except ClockError as error:
-        clocks = {"error": str(error)}
-    resolver = session.get(User, appeal.resolved_by_id) if appeal.resolved_by_id else None
-    tasks = session.scalars(select(AppealTask).where(AppealTask.appeal_id == appeal.id)
-                            .order_by(AppealTask.created_at)).all()
-    letters = session.scalars(select(Letter).join(CaseEvent, CaseEvent.id == Letter.source_event_id)
-                              .where(Letter.case_id == appeal.case_id, Letter.kind.in_(letter_kinds.APPEAL_KINDS))
-                              .order_by(Letter.created_at)).all()
-    letters = [letter for letter in letters
-               if (session.get(CaseEvent, letter.source_event_id).payload or {}).get("appeal_id") == str(appeal.id)]
-    return {
-        "appeal_id": str(appeal.id), "tar": appeal.case.tar, "status": appeal.status,
-        "status_label": rules.status_label(appeal.status),
-        "filed_by": appeal.filed_by, "representative": appeal.representative, "authorization": appeal.authorization,
-        "channel": appeal.channel, "received_at": iso_plan(appeal.received_at),
-        "expedited": appeal.expedited, "expedited_requested_by": appeal.expedited_requested_by,
-        "expedited_denied_at": iso_plan(appeal.expedited_denied_at),
-        "determination": {"determination_id": str(appeal.determination_event_id), "outcome": appeal.appealed_outcome,
-                          "decided_at": iso_plan(datetime.fromisoformat(appealed["decided_at"]))
-                          if appealed.get("decided_at") else None,
-                          "decided_by": (appealed.get("decided_by") or {}).get("username"),
-                          "basis": appealed.get("basis"), "rationale": appealed.get("rationale"),
-                          "member_reason": appealed.get("member_reason"),
-                          "criteria": list(appealed.get("criteria") or []),
-                          "lines": _lines_json(appeal.case, determination)},
-        "notice_date": appeal.notice_date.isoformat() if appeal.notice_date else None,
-        "notice_source": appeal.notice_source,
-        "filing_deadline": appeal.filing_deadline.isoformat() if appeal.filing_deadline else None,
-        "timely": appeal.timely, "days_late": appeal.days_late,
-        "aid_paid_pending": {"applies": appeal.aid_paid_pending, "requested": appeal.continuation_requested,
-                             "deadline": appeal.continuation_deadline.isoformat() if appeal.continuation_deadline
-                             else None,
-                             "effective_date": appeal.effective_date.isoformat() if appeal.effective_date else None},
-        "specialty": appeal.specialty, "reviewer": appeal.reviewer.username if appeal.reviewer else None,
-        "clocks": clocks,
-        "result": appeal.result, "reason": appeal.resolution_reason, "resolved_at": iso_plan(appeal.resolved_at),
-        "resolved_by": resolver.username if resolver else None,
-        "new_determination_id": str(appeal.new_determination_event_id) if appeal.new_determination_event_id
-        else None,
-        "notice_sent_at": iso_plan(appeal.notice_sent_at), "acknowledged_at": iso_plan(appeal.acknowledged_at),
-        "new_information": appeal.new_information,
-        "tasks": [{"task": t.kind, "text": t.text, "due": iso_plan(t.due_at), "done_at": iso_plan(t.done_at),
-                   "note": t.note} for t in tasks],
-        "letters": [{"letter_id": str(letter.id), "kind": letter.kind, "recipient": letter.recipient,
-                     "language": letter.language, "status": letter.status, "mail_by": iso_plan(letter.mail_by_at)}
-                    for letter in letters],
-    }
-
-
-def _lines_json(case: Case, determination: CaseEvent | None) -> list[dict]:
-    """The request's lines with the units the appealed determination approved."""
-    if determination is None:
-        return []
-    units = _appealed_lines(case, determination)
-    return [{"line_number": line.line_number, "code": line.code, "description": line.description,
-             "requested_units": units[line.line_number][0], "approved_units": units[line.line_number][1]}
-            for line in case.lines]
-
-
 def show_appeals(session: Session, tar: str, viewer: str, *, viewer_kind: str = "user",
                  now: datetime | None = None) -> dict:
     """A case's appeals, newest first, as JSON; the read is audited (who viewed the case's appeals)."""
@@ -901,31 +709,7 @@ def show_appeals(session: Session, tar: str, viewer: str, *, viewer_kind: str = 
             "appeals": [appeal_json(session, appeal, now) for appeal in appeals_of(session, case)]}
 
 
-@dataclass(frozen=True)
-class TaskRow:
-    tar: str
-    member: str
-    task: str
-    text: str
-    due_at: datetime | None
-
-    def to_json(self) -> dict:
-        return {"tar": self.tar, "member": self.member, "task": self.task, "text": self.text,
-                "due": iso_plan(self.due_at)}
-
-
-def open_tasks(session: Session, *, limit: int | None = None) -> list[TaskRow]:
-    """Open appeal tasks of open appeals, soonest due first (sorted and limited in SQL)."""
-    query = (select(Case.tar, Case.member_name, AppealTask.kind, AppealTask.text, AppealTask.due_at)
-             .join(Appeal, Appeal.id == AppealTask.appeal_id).join(Case, Case.id == AppealTask.case_id)
-             .where(AppealTask.done_at.is_(None), Appeal.status.in_(rules.OPEN_STATUSES))
-             .order_by(AppealTask.due_at.is_(None), AppealTask.due_at, Case.tar))
-    if limit:
-        query = query.limit(limit)
-    return [TaskRow(*row) for row in session.execute(query)]
-
-
 __all__ = ["ActionRefused", "InvalidInput", "NotFound", "ReviewerChoice", "accept_late_appeal", "appeal_json",
            "appeals_of", "complete_task", "decide_appeal", "deny_expedited", "dismiss_appeal", "extend_appeal",
-           "file_appeal", "open_appeal", "open_tasks", "record_appeal_breaches", "reviewer_choices", "route_appeal",
-           "show_appeals"]
+           "file_appeal", "independence", "open_appeal", "open_tasks", "plan_policy", "record_appeal_breaches",
+           "reviewer_choices", "route_appeal", "set_supervisor", "show_appeals"]

@@ -162,7 +162,7 @@ def letter_facts(session: Session, letter: Letter) -> LetterFacts:
     elif source is not None and source.kind == "pended":
         facts.information_needed = list(payload.get("missing") or [])
     elif source is not None and source.kind.startswith("appeal-"):
-        from app.services.appeals import fill_letter_facts  # issue 13: the appeal letters
+        from app.services.appeal_letters import fill_letter_facts  # issue 13: the appeal letters
 
         fill_letter_facts(session, letter, source, facts)
     return facts
@@ -186,7 +186,7 @@ def _mail_by(case: Case, kind: str, recipient: str, source: CaseEvent | None, at
     if kind in letter_kinds.APPEAL_KINDS:
         from sqlalchemy.orm import object_session
 
-        from app.services.appeals import letter_mail_by  # issue 13: the appeal's own clocks
+        from app.services.appeal_letters import letter_mail_by  # issue 13: the appeal's own clocks
 
         return letter_mail_by(object_session(case), kind, source, at)
     if kind == "extension" and source is not None and source.payload.get("notice_due"):
@@ -533,7 +533,7 @@ def mark_mailed(session: Session, letter_id, username: str, *, mailed_on: date |
 def _record_notice(session: Session, case: Case, letter: Letter, username: str, *, method: str, sent: datetime,
                    at: datetime) -> None:
     if letter.kind in letter_kinds.APPEAL_KINDS:
-        from app.services.appeals import record_appeal_notice  # issue 13: completes the appeal's notice clocks
+        from app.services.appeal_letters import record_appeal_notice  # issue 13: the appeal's notice clocks
 
         record_appeal_notice(session, letter, username, sent=sent, at=at)
         return
