@@ -7,7 +7,8 @@ offscreen there is no system tray); for the review workflow (issue 6): sign-in (
 screen-locked, case-workspace (a nurse's case with the actions her role allows), case-menu (every action with its
 shortcut), refer-dialog, physician-queue (the referral summary and criteria result first), decision-dialog (a
 medical director's partial approval) and decided-timeline (every event of the case in words); stays-reviews-due (a nurse's
-"Reviews due today"), stay-tab and stay-review (a stay's ledger, and its concurrent review dialog).
+"Reviews due today"), stay-tab and stay-review (a stay's ledger, and its concurrent review dialog); appeals-due (a coordinator's
+"Appeals due" queue) and appeal-tab (the Appeal tab of a case, as the reviewing physician sees it).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -378,6 +379,31 @@ def main(argv: list[str] | None = None) -> int:
         shoot_intake(store, home, shoot)
 
         _p2p_shots(app, store, home, shoot)
+
+        # Appeals (issue 13): a few denials appealed through the services, then the coordinator's queue and a
+        # physician's Appeal tab.
+        appealed = _make_appeals(store)
+        coordinator_viewer = None
+        with store.session() as session:
+            coordinator_viewer = viewer_for(session, "coord.jones")
+            reviewer = viewer_for(session, "dr.ito")
+        coordinator = MainWindow(store, coordinator_viewer,
+                                 QSettings(str(Path(home) / "coord.ini"), QSettings.Format.IniFormat))
+        coordinator.resize(1366, 768)
+        coordinator.show()
+        settle_watch(coordinator)
+        coordinator.show_queue("appeals-due")
+        coordinator.select_row(0)
+        shoot(coordinator, "appeals-due")
+        coordinator.close()
+        physician = MainWindow(store, reviewer, QSettings(str(Path(home) / "ito.ini"), QSettings.Format.IniFormat))
+        physician.show()
+        view = physician.open_case(appealed)
+        view.resize(960, 760)
+        view.tabs.setCurrentWidget(view.appeal_tab)
+        shoot(view, "appeal-tab")
+        view.reject()
+        physician.close()
     finally:
         store.close()
     for path in written:
@@ -422,6 +448,42 @@ def _p2p_shots(app, store, home: str, shoot) -> None:
     shoot(calendar, "p2p-calendar")
     calendar.reject()
     window.close()
+
+def _make_appeals(store) -> str:
+    """Deny five demo requests (dr.morales, not a covered benefit) and appeal them: standard, expedited by the
+    provider, by a representative keeping an ongoing service, one decided; the TAR of the one to show."""
+    from app.services import appeals, cases
+    from app.store.models import Case
+    from app.store.worklist import WorklistQuery, viewer_for
+    from sqlalchemy import select
+
+    now = datetime.now(timezone.utc)
+    with store.session() as session:
+        rows = WorklistQuery("unassigned", viewer_for(session, "nurse.nguyen")).page(session, 0, 60)
+    pre = [r.tar for r in rows if r.timing == "pre-service"][:4]
+    ongoing = next(r.tar for r in rows if r.timing == "concurrent")
+    plans = [(pre[0], dict(filed_by="member", channel="phone")),
+             (pre[1], dict(filed_by="provider", channel="portal", expedited=True)),
+             (ongoing, dict(filed_by="representative", channel="writing", representative="Ana Ruiz",
+                            authorization="AOR form scanned today", continue_service=True)),
+             (pre[2], dict(filed_by="member", channel="writing")),
+             (pre[3], dict(filed_by="member", channel="portal"))]
+    for hours, (tar, how) in zip((70, 50, 30, 20, 6), plans):
+        decided = now - timedelta(hours=hours + 48)
+        with store.session() as session, session.begin():
+            case = session.scalar(select(Case).where(Case.tar == tar))
+            cases.claim_case(session, tar, "dr.morales", at=max(decided - timedelta(hours=1), case.received_at))
+            cases.decide_case(session, tar, "dr.morales", outcome="deny", basis="benefit",
+                              rationale="Not a covered benefit under the plan's rules.",
+                              member_reason="Medi-Cal does not cover this care. Your doctor can ask for other care.",
+                              at=max(decided, case.received_at + timedelta(minutes=5)))
+            appeals.file_appeal(session, tar, "coord.jones", received_at=now - timedelta(hours=hours),
+                                note="The member's daughter called: new notes from the surgeon are on their way.",
+                                specialty="Orthopaedic Surgery", **how)
+    with store.session() as session, session.begin():
+        appeals.decide_appeal(session, pre[3], "dr.ito", result="upheld",
+                              reason="The item is still not a Medi-Cal benefit. Your doctor can ask for therapy.")
+    return ongoing
 
 
 if __name__ == "__main__":

@@ -65,8 +65,8 @@ def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
 
 
 def build_parser() -> ArgumentParser:
-    from app.cli import (audit, case, clocks, criteria, db, deadlines, demo, intake, letter, report, stay, users,
-                         worklist)
+    from app.cli import (appeal, audit, case, clocks, criteria, db, deadlines, demo, intake, letter, report, stay,
+                         users, worklist)
     from app.cli import config as config_cli, selfcheck
     from app.cli import server, sync  # issue 9: the sync service and the laptop's side of sync
     from app.version import version
@@ -76,7 +76,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
     for module in (worklist, case, demo, db, deadlines, report, clocks, criteria, users, audit, letter, intake,
-                   stay):
+                   stay, appeal):
         module.register(sub)
     from app.cli import p2p  # issue 8
 

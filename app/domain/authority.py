@@ -379,3 +379,97 @@ def may_declare_involvement(role: str, *, for_someone_else: bool) -> Refusal | N
     who = tuple(r for r in ROLES if r in SUPERVISOR_ROLES)
     return Refusal("You may declare only your own involvement; recording someone else's is for "
                    f"{_either(who)}.", who)
+
+
+# ----- appeals (issue 13) ------------------------------------------------------------------------------------
+# Any UM staff member may log an appeal; routing it, and its tasks, are the coordinators' and supervisors' work;
+# a physician decides it (42 CFR 438.406(b)(2); the issue's "Independence"). Not scoped by service category: the
+# category matters for who may decide, which `may_review_appeal` checks.
+APPEAL_ACTIONS = {
+    "file-appeal": "log an appeal",
+    "route-appeal": "route an appeal to a reviewer",
+    "deny-expedited-appeal": "move an expedited appeal to the standard track",
+    "extend-appeal": "extend an appeal's clock",
+    "decide-appeal": "decide an appeal",
+    "accept-late-appeal": "accept a late appeal for good cause",
+    "dismiss-appeal": "dismiss an appeal",
+    "appeal-task": "complete an appeal task",
+}
+_APPEAL_STAFF = frozenset({"um-coordinator"}) | SUPERVISOR_ROLES
+APPEAL_ACTION_ROLES: dict[str, frozenset[str]] = {
+    "file-appeal": ALL_ROLES - {"auditor"},
+    "route-appeal": _APPEAL_STAFF | PHYSICIAN_ROLES,  # a physician routes an appeal only to themself
+    "deny-expedited-appeal": NURSE_ROLES | PHYSICIAN_ROLES,
+    "extend-appeal": NURSE_ROLES | PHYSICIAN_ROLES | {"um-coordinator"},
+    "decide-appeal": PHYSICIAN_ROLES,
+    "accept-late-appeal": SUPERVISOR_ROLES,
+    "dismiss-appeal": SUPERVISOR_ROLES,
+    "appeal-task": _APPEAL_STAFF | {"um-nurse"},
+}
+assert set(APPEAL_ACTION_ROLES) == set(APPEAL_ACTIONS)
+
+
+def may_appeal(role: str, action: str) -> Refusal | None:
+    """The role x appeal-action matrix (APPEAL_ACTION_ROLES)."""
+    if action not in APPEAL_ACTIONS:
+        raise ValueError(f"unknown appeal action '{action}'; one of: {', '.join(APPEAL_ACTIONS)}")
+    if role in APPEAL_ACTION_ROLES[action]:
+        return None
+    who = tuple(r for r in ROLES if r in APPEAL_ACTION_ROLES[action])
+    lead = "An Auditor only reads cases." if role == "auditor" else (
+        f"{_A(role_label(role))} may not {APPEAL_ACTIONS[action]}.")
+    return Refusal(f"{lead} {_who_sentence(who)}", who)
+
+
+def _review_reason(role: str, category: str, *, name: str | None, made_it: bool, boss: str | None,
+                   specialty: str | None, wanted_specialty: str | None, similar: bool, involved: bool) -> str | None:
+    """Why `role` (the user `name`; None: the actor, spoken to as "you") may not decide this appeal, or None."""
+    subject = "You" if name is None else name
+    whose = "Your" if name is None else f"{name}'s"
+    if role not in PHYSICIAN_ROLES:
+        return (f"{_A(role_label(role))} may not decide an appeal: an appeal is decided by a physician who took no "
+                "part in the determination (42 CFR 438.406(b)(2)).")
+    if not works_category(role, category):
+        return (f"{_A(role_label(role))} works {_scope_text(role)} cases only; this case's category is "
+                f"{_category_text(category)}.")
+    if made_it:
+        return (f"{subject} made the determination under appeal; an appeal is decided by a physician who took no "
+                "part in it (42 CFR 438.406(b)(2)(i)).")
+    if boss is not None:
+        return (f"{subject} {'report' if name is None else 'reports'} to {boss}, who made the determination under "
+                "appeal; a subordinate of the first decider may not decide the appeal (42 CFR 438.406(b)(2)(i)).")
+    if not wanted_specialty:
+        return "The appeal names no specialty to match; record the specialty that manages the member's condition."
+    if not specialty:
+        return (f"{whose} specialty is not recorded; an appeal is decided by a physician of the same or a similar "
+                f"specialty as {wanted_specialty}.")
+    if not similar:
+        return (f"{whose} specialty, {specialty}, is not the same as or similar to {wanted_specialty}, the specialty "
+                "this appeal needs (42 CFR 438.406(b)(2)(iii)).")
+    if involved:
+        return (f"{subject} {'are' if name is None else 'is'} recorded as involved in this member's care (conflict "
+                "of interest).")
+    return None
+
+
+def may_review_appeal(role: str, category: str, *, username: str, deciders: frozenset[str] | set[str],
+                      reports_to: tuple[str, ...] = (), specialty: str | None = None,
+                      wanted_specialty: str | None = None, similar: bool = False, involved: bool = False,
+                      as_actor: bool = True) -> Refusal | None:
+    """May `username` (role `role`, specialty `specialty`) decide an appeal of a `category` case?
+
+    The issue's "Independence" and 42 CFR 438.406(b)(2): a physician (for BH/SUD services also the behavioral
+    health clinical director) who neither made the determination under appeal (`deciders`: everyone who recorded
+    a determination of the case up to it) nor is a subordinate of whoever did (`reports_to`: the user's
+    supervisors, nearest first), of the same or a similar specialty (`similar`, worked out by the caller from the
+    plan's groups: app.domain.appeals.similar_specialty), and not involved in the member's care. `as_actor`: the
+    refusal speaks to the user ("You made ..."), else names them (a coordinator routing the appeal)."""
+    deciders = frozenset(deciders)
+    reason = _review_reason(role, category, name=None if as_actor else username, made_it=username in deciders,
+                            boss=next((up for up in reports_to if up in deciders), None), specialty=specialty,
+                            wanted_specialty=wanted_specialty, similar=similar, involved=involved)
+    if reason is None:
+        return None
+    who = tuple(r for r in ROLES if r in PHYSICIAN_ROLES and works_category(r, category))
+    return Refusal(f"{reason} Who may: an independent {' or '.join(ROLES[r] for r in who)} of the same or a "
+                   "similar specialty who took no part in the determination.", who)

@@ -379,11 +379,13 @@ class Coverage:
 class RuleBook:
     """The rule sets in force, with the calendar they count business days on."""
 
-    def __init__(self, rule_sets: tuple[RuleSet, ...], calendar: BusinessCalendar):
-        ids = [rule_set.id for rule_set in rule_sets]
+    def __init__(self, rule_sets: tuple[RuleSet, ...], calendar: BusinessCalendar,
+                 appeal_rule_sets: tuple["AppealRuleSet", ...] = ()):
+        ids = [rule_set.id for rule_set in rule_sets] + [rule_set.id for rule_set in appeal_rule_sets]
         if len(set(ids)) != len(ids):
             raise RuleDataError(f"rule set ids must be unique: {ids}")
         self.rule_sets = tuple(rule_sets)
+        self.appeal_rule_sets = tuple(appeal_rule_sets)  # issue 13: the appeal clocks (see "appeals" below)
         self.calendar = calendar
         self.tz = calendar.tz
         self.coverage = lru_cache(maxsize=16384)(self._coverage)
@@ -436,7 +438,11 @@ def rule_book_from_data(data: Mapping[str, Any], calendar: BusinessCalendar | No
     if not isinstance(raw_sets, list) or not raw_sets:
         raise RuleDataError("'rule_sets' must be a non-empty list")
     rule_sets = tuple(_parse_rule_set(raw, f"rule_sets[{i}]") for i, raw in enumerate(raw_sets))
-    return RuleBook(rule_sets, calendar or default_calendar())
+    raw_appeals = data.get("appeal_rule_sets") or []
+    if not isinstance(raw_appeals, list):
+        raise RuleDataError("'appeal_rule_sets' must be a list")
+    appeal_sets = tuple(_parse_appeal_rule_set(raw, f"appeal_rule_sets[{i}]") for i, raw in enumerate(raw_appeals))
+    return RuleBook(rule_sets, calendar or default_calendar(), appeal_sets)
 
 
 def load_rule_book(path: Path | str | None = None, calendar: BusinessCalendar | None = None) -> RuleBook:
@@ -1010,3 +1016,369 @@ def check_extension(
         new_decision_rule=clocks.decision_rule,
         notice_due=current,
     )
+
+
+# ----- appeals (issue 13) -------------------------------------------------------------------------------------
+# The clocks of an appeal of an adverse benefit determination, as the ``appeal_rule_sets`` of rulesets.json say
+# (docs/appeals.md). Readings we chose, each in the function that implements it:
+# * An appeal's clocks count from its actual receipt: no after-hours deeming (the plan's deeming rule is for
+#   non-urgent authorization requests). Hour clocks are elapsed UTC time, day clocks end at 23:59:59 plan time on
+#   the Nth day after the receipt day (day 0), as for every other clock of the engine.
+# * A denied request for an expedited appeal moves it to the standard track: its clocks are counted again from the
+#   same receipt (42 CFR 438.410(c)(1)).
+# * The one extension adds the number of days the plan takes (1 to 14) to the unextended due, time of day kept;
+#   it may be taken only before the current due, and only for a reason the row lists.
+# * The Notice of Appeal Resolution is due within the resolution timeframe (42 CFR 438.408(b)): the "notice"
+#   clock has the resolution's due and completes when the notice is sent.
+# * The acknowledgement clock runs for the standard track only; a resolution notice sent before the
+#   acknowledgement's due also acknowledges the appeal.
+# * A missed resolution (or its notice) lets the member go to a State Hearing (deemed exhaustion, 42 CFR
+#   438.408(c)(3)): ``state_hearing_deemed``.
+APPEAL_TRACKS = ("expedited", "standard")
+APPEAL_EXTENSION_REASONS = ("member-request", "information-needed")
+APPEAL_CLOCK_NAMES = ("resolution", "notice", "acknowledgement")
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    """One track of an appeal rule set: its resolution timeframe, extension and acknowledgement."""
+
+    track: str
+    name: str
+    resolution: Duration
+    resolution_cite: str
+    extension_max: int
+    extension_days: int
+    extension_reasons: frozenset[str]
+    extension_cite: str
+    acknowledgement: Duration | None
+    acknowledgement_cite: str
+
+
+@dataclass(frozen=True, eq=False)  # identity hash
+class AppealRuleSet:
+    id: str
+    title: str
+    source: str
+    lines_of_business: frozenset[str]
+    effective_from: date | None
+    effective_until: date | None
+    filing_days: int
+    filing_cite: str
+    continuation_days: int
+    continuation_cite: str
+    expedited_denied_notice: Duration
+    expedited_denied_cite: str
+    extension_notice: Duration
+    extension_notice_cite: str
+    rows: tuple[AppealRow, ...]
+
+    def in_effect(self, received_day: date) -> bool:
+        if self.effective_from is not None and received_day < self.effective_from:
+            return False
+        return self.effective_until is None or received_day < self.effective_until
+
+    def row(self, track: str) -> AppealRow:
+        for row in self.rows:
+            if row.track == track:
+                return row
+        raise NoRuleSetApplies(f"appeal rule set '{self.id}' has no '{track}' row")
+
+
+def _parse_calendar_days(raw: Any, where: str) -> tuple[int, str]:
+    if not isinstance(raw, Mapping) or set(raw) - {"calendar_days", "cite"} or "calendar_days" not in raw:
+        raise RuleDataError(f"{where}: expected an object like {{\"calendar_days\": 60, \"cite\": \"...\"}}")
+    days = raw["calendar_days"]
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise RuleDataError(f"{where}.calendar_days must be a whole number >= 0, not {days!r}")
+    return days, str(raw.get("cite", ""))
+
+
+def _parse_appeal_row(raw: Any, where: str) -> AppealRow:
+    if not isinstance(raw, Mapping):
+        raise RuleDataError(f"{where}: expected an object")
+    track = raw.get("track")
+    if track not in APPEAL_TRACKS:
+        raise RuleDataError(f"{where}.track must be one of {', '.join(APPEAL_TRACKS)}, not {track!r}")
+    if "resolution" not in raw:
+        raise RuleDataError(f"{where}: a row needs a 'resolution' timeframe")
+    extension = raw.get("extension") or {"max": 0}
+    count = extension.get("max", 0)
+    if not isinstance(count, int) or isinstance(count, bool) or count not in (0, 1):
+        raise RuleDataError(f"{where}.extension.max must be 0 or 1 (an appeal is extended at most once)")
+    days = extension.get("calendar_days", 0) if count else 0
+    if count and (not isinstance(days, int) or isinstance(days, bool) or days <= 0):
+        raise RuleDataError(f"{where}.extension.calendar_days must be a positive whole number")
+    reasons = frozenset(extension.get("reasons") or ())
+    if count and (not reasons or reasons - set(APPEAL_EXTENSION_REASONS)):
+        raise RuleDataError(f"{where}.extension.reasons: give a non-empty list out of "
+                            f"{', '.join(APPEAL_EXTENSION_REASONS)}")
+    ack = raw.get("acknowledgement")
+    return AppealRow(
+        track=track, name=str(raw.get("name", track)),
+        resolution=_parse_duration(raw["resolution"], f"{where}.resolution"),
+        resolution_cite=str(raw["resolution"].get("cite", "")),
+        extension_max=count, extension_days=days, extension_reasons=reasons,
+        extension_cite=str(extension.get("cite", "")),
+        acknowledgement=_parse_duration(ack, f"{where}.acknowledgement") if ack is not None else None,
+        acknowledgement_cite=str(ack.get("cite", "")) if isinstance(ack, Mapping) else "",
+    )
+
+
+def _parse_appeal_rule_set(raw: Any, where: str) -> AppealRuleSet:
+    if not isinstance(raw, Mapping) or not raw.get("id"):
+        raise RuleDataError(f"{where}: an appeal rule set needs an 'id'")
+    where = f"appeal rule set '{raw['id']}'"
+    rows = tuple(_parse_appeal_row(row, f"{where}.rows[{i}]") for i, row in enumerate(raw.get("rows") or []))
+    if sorted(row.track for row in rows) != sorted(APPEAL_TRACKS):
+        raise RuleDataError(f"{where}.rows: give one row per track ({', '.join(APPEAL_TRACKS)})")
+    filing, filing_cite = _parse_calendar_days(raw.get("filing"), f"{where}.filing")
+    continuation, continuation_cite = _parse_calendar_days(raw.get("continuation"), f"{where}.continuation")
+    denied, denied_cite = _parse_calendar_days(raw.get("expedited_denied_notice"),
+                                               f"{where}.expedited_denied_notice")
+    extended, extended_cite = _parse_calendar_days(raw.get("extension_notice"), f"{where}.extension_notice")
+    return AppealRuleSet(
+        id=str(raw["id"]), title=str(raw.get("title", raw["id"])), source=str(raw.get("source", "")),
+        lines_of_business=_parse_choices(raw.get("lines_of_business"), LINES_OF_BUSINESS,
+                                         f"{where}.lines_of_business"),
+        effective_from=_parse_optional_date(raw.get("effective_from"), f"{where}.effective_from"),
+        effective_until=_parse_optional_date(raw.get("effective_until"), f"{where}.effective_until"),
+        filing_days=filing, filing_cite=filing_cite, continuation_days=continuation,
+        continuation_cite=continuation_cite,
+        expedited_denied_notice=Duration("calendar_days", denied), expedited_denied_cite=denied_cite,
+        extension_notice=Duration("calendar_days", extended), extension_notice_cite=extended_cite, rows=rows,
+    )
+
+
+@dataclass(frozen=True)
+class AppealRequest:
+    """What an appeal's clocks depend on: the line of business, the track and the instant the plan received it."""
+
+    lob: str
+    expedited: bool
+    received: datetime
+
+    def __post_init__(self) -> None:
+        _require_choice("lob", self.lob, LINES_OF_BUSINESS)
+        _require_aware("received", self.received)
+
+    @property
+    def track(self) -> str:
+        return "expedited" if self.expedited else "standard"
+
+
+def appeal_rule_set_for(request: AppealRequest, *, rule_book: RuleBook | None = None) -> AppealRuleSet:
+    """The first appeal rule set (in file order) for the line of business, in effect on the plan-local receipt day."""
+    book = _book(rule_book)
+    day = request.received.astimezone(book.tz).date()
+    for rule_set in book.appeal_rule_sets:
+        if request.lob in rule_set.lines_of_business and rule_set.in_effect(day):
+            return rule_set
+    raise NoRuleSetApplies(
+        f"no appeal rule set in {RULESETS_FILE.name} covers a {request.lob} appeal received {day.isoformat()} "
+        "(plan date): add one under 'appeal_rule_sets' (docs/appeals.md)")
+
+
+@dataclass(frozen=True)
+class AppealClocks:
+    """The clocks of one appeal at ``now`` (UTC instants). ``breached`` names those of APPEAL_CLOCK_NAMES past due."""
+
+    rule_set: str
+    track: str
+    received: datetime
+    resolution_due: datetime
+    resolution_cite: str
+    notice_due: datetime
+    acknowledgement_due: datetime | None
+    acknowledgement_cite: str | None
+    extension_days: int
+    extension_max_days: int
+    extensions_allowed: int
+    resolved: datetime | None
+    notice_sent: datetime | None
+    acknowledged: datetime | None
+    breached: tuple[str, ...]
+    state_hearing_deemed: bool
+    now: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule_set": self.rule_set, "track": self.track,
+            "resolution_due": iso(self.resolution_due), "resolution_cite": self.resolution_cite,
+            "notice_due": iso(self.notice_due),
+            "acknowledgement_due": iso(self.acknowledgement_due), "acknowledgement_cite": self.acknowledgement_cite,
+            "extension_days": self.extension_days, "extension_max_days": self.extension_max_days,
+            "extensions_allowed": self.extensions_allowed,
+            "resolved": iso(self.resolved), "notice_sent": iso(self.notice_sent),
+            "acknowledged": iso(self.acknowledged),
+            "breached": list(self.breached), "state_hearing_deemed": self.state_hearing_deemed,
+        }
+
+
+def _appeal_due(row: AppealRow, received: datetime, extension_days: int, cal: BusinessCalendar) -> datetime:
+    """The resolution due: the row's timeframe from receipt, plus the days of the extension (time of day kept)."""
+    due = row.resolution.after(received, cal)
+    return _add_plan_days(due, extension_days, cal) if extension_days else due
+
+
+def compute_appeal_clocks(request: AppealRequest, *, extension_days: int = 0, resolved: datetime | None = None,
+                          notice_sent: datetime | None = None, acknowledged: datetime | None = None,
+                          now: datetime | None = None, rule_book: RuleBook | None = None) -> AppealClocks:
+    """Every clock of an appeal at ``now`` (default: the current instant).
+
+    42 CFR 438.408(b)-(c): expedited 72 hours, standard 30 calendar days from receipt, one extension of up to 14
+    calendar days; 28 CCR 1300.68(d)(1): a standard appeal acknowledged in writing within 5 calendar days.
+    ``extension_days``: the days the one extension added (0: none). ``resolved`` / ``notice_sent`` /
+    ``acknowledged``: when the decision was made, its notice sent, the acknowledgement sent (None: not yet).
+    """
+    book = _book(rule_book)
+    cal = book.calendar
+    rule_set = appeal_rule_set_for(request, rule_book=book)
+    row = rule_set.row(request.track)
+    if not isinstance(extension_days, int) or isinstance(extension_days, bool) or extension_days < 0:
+        raise ClockError(f"extension_days must be a whole number, 0 or more, not {extension_days!r}")
+    if extension_days > row.extension_days:
+        raise ExtensionRefused(f"{extension_days} extension days refused: the {row.name} may be extended by at most "
+                               f"{row.extension_days} calendar days ({row.extension_cite.split(':')[0]})")
+    received = _utc("received", request.received)
+    now = datetime.now(UTC) if now is None else _utc("now", now)
+    resolved = _utc("resolved", resolved) if resolved is not None else None
+    notice_sent = _utc("notice_sent", notice_sent) if notice_sent is not None else None
+    acknowledged = _utc("acknowledged", acknowledged) if acknowledged is not None else None
+    for name, value in (("resolved", resolved), ("notice_sent", notice_sent), ("acknowledged", acknowledged)):
+        if value is not None and value < received:
+            raise ClockError(f"{name} {iso(value, cal)} is before the appeal was received {iso(received, cal)}")
+    due = _appeal_due(row, received, extension_days, cal)
+    ack_due = row.acknowledgement.after(received, cal) if row.acknowledgement is not None else None
+    ack_done = acknowledged
+    if ack_due is not None and notice_sent is not None and notice_sent <= ack_due and (
+            ack_done is None or notice_sent < ack_done):
+        ack_done = notice_sent  # a resolution notice in time acknowledges the appeal too (our reading)
+    breached = []
+    if _past_due(due, resolved, now):
+        breached.append("resolution")
+    if _past_due(due, notice_sent, now):
+        breached.append("notice")
+    if _past_due(ack_due, ack_done, now):
+        breached.append("acknowledgement")
+    return AppealClocks(
+        rule_set=rule_set.id, track=row.track, received=received, resolution_due=due,
+        resolution_cite=row.resolution_cite, notice_due=due, acknowledgement_due=ack_due,
+        acknowledgement_cite=row.acknowledgement_cite or None, extension_days=extension_days,
+        extension_max_days=row.extension_days, extensions_allowed=row.extension_max, resolved=resolved,
+        notice_sent=notice_sent, acknowledged=ack_done, breached=tuple(breached),
+        state_hearing_deemed="resolution" in breached or "notice" in breached, now=now)
+
+
+@dataclass(frozen=True)
+class AppealExtensionGrant:
+    """An allowed appeal extension: the days it adds, the due before and after, when its written notice is due."""
+
+    days: int
+    reason: str
+    requested_at: datetime
+    previous_due: datetime
+    new_due: datetime
+    notice_due: datetime
+    cite: str
+    notice_cite: str
+
+
+def check_appeal_extension(request: AppealRequest, *, reason: str, days: int, at: datetime, taken_days: int = 0,
+                           resolved: datetime | None = None,
+                           rule_book: RuleBook | None = None) -> AppealExtensionGrant:
+    """One extension of an appeal's resolution clock, taken at ``at``; ExtensionRefused when not allowed.
+
+    42 CFR 438.408(c)(1)-(2): once, by up to 14 calendar days, when the member asks for it or the plan shows that
+    it needs information and how the delay is in the member's interest; before the current due; written notice of
+    the reason within 2 calendar days, with the right to file a grievance."""
+    book = _book(rule_book)
+    rule_set = appeal_rule_set_for(request, rule_book=book)
+    row = rule_set.row(request.track)
+    if row.extension_max == 0:
+        raise ExtensionRefused(f"the {row.name} is never extended (appeal rule set '{rule_set.id}')")
+    if reason not in row.extension_reasons:
+        raise ExtensionRefused(f"reason '{reason}' is not allowed for an appeal extension: give one of "
+                               f"{', '.join(sorted(row.extension_reasons))} (42 CFR 438.408(c)(1))")
+    if taken_days:
+        raise ExtensionRefused("the appeal was already extended once; an appeal is extended only once "
+                               "(42 CFR 438.408(c)(1))")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= row.extension_days:
+        raise ExtensionRefused(f"an appeal extension adds 1 to {row.extension_days} calendar days, not {days!r}")
+    if resolved is not None:
+        raise ExtensionRefused("the appeal is already resolved: an extension can only precede the resolution")
+    at = _utc("at", at)
+    received = _utc("received", request.received)
+    if at < received:
+        raise ExtensionRefused(f"extension time {iso(at, book.calendar)} is before the appeal was received")
+    current = _appeal_due(row, received, 0, book.calendar)
+    if at >= current:
+        raise ExtensionRefused(f"an extension must be taken before the resolution due {iso(current, book.calendar)}; "
+                               "that due has passed: the member may ask for a State Hearing (42 CFR 438.408(c)(3))")
+    return AppealExtensionGrant(
+        days=days, reason=reason, requested_at=at, previous_due=current,
+        new_due=_appeal_due(row, received, days, book.calendar),
+        notice_due=rule_set.extension_notice.after(at, book.calendar), cite=row.extension_cite,
+        notice_cite=rule_set.extension_notice_cite)
+
+
+def expedited_denied_notice_due(request: AppealRequest, at: datetime, *,
+                                rule_book: RuleBook | None = None) -> tuple[datetime, str]:
+    """(due, cite) of the written notice that a request for an expedited appeal was denied, from the instant it was
+    denied (42 CFR 438.410(c)(2): within 2 calendar days)."""
+    book = _book(rule_book)
+    rule_set = appeal_rule_set_for(request, rule_book=book)
+    return rule_set.expedited_denied_notice.after(_utc("at", at), book.calendar), rule_set.expedited_denied_cite
+
+
+@dataclass(frozen=True)
+class FilingCheck:
+    """Whether an appeal came in time: within ``filing_days`` calendar days of the notice date (plan-local dates)."""
+
+    notice_date: date | None
+    deadline: date | None
+    received_day: date
+    timely: bool
+    days_late: int
+    cite: str
+
+
+def appeal_filing(request: AppealRequest, notice_date: date | None, *,
+                  rule_book: RuleBook | None = None) -> FilingCheck:
+    """42 CFR 438.402(c)(2)(ii): an appeal is timely when the plan receives it within 60 calendar days from the date
+    on the notice; the 60th day after the notice date is the last. No notice on record: the window has not started,
+    so the appeal is timely (our reading)."""
+    book = _book(rule_book)
+    rule_set = appeal_rule_set_for(request, rule_book=book)
+    day = request.received.astimezone(book.tz).date()
+    if notice_date is None:
+        return FilingCheck(None, None, day, True, 0, rule_set.filing_cite)
+    deadline = notice_date + timedelta(days=rule_set.filing_days)
+    late = max(0, (day - deadline).days)
+    return FilingCheck(notice_date, deadline, day, late == 0, late, rule_set.filing_cite)
+
+
+@dataclass(frozen=True)
+class ContinuationCheck:
+    """Aid paid pending: the last plan-local day an appeal keeps a service that is being stopped or reduced."""
+
+    deadline: date | None
+    received_day: date
+    timely: bool
+    cite: str
+
+
+def continuation_deadline(request: AppealRequest, notice_date: date | None, effective_date: date | None, *,
+                          rule_book: RuleBook | None = None) -> ContinuationCheck:
+    """42 CFR 438.420(a): benefits continue when the appeal is filed within 10 calendar days of the notice, or on or
+    before the intended effective date of the termination or reduction, whichever is later. With neither date on
+    record the 10 days have not started (timely, our reading)."""
+    book = _book(rule_book)
+    rule_set = appeal_rule_set_for(request, rule_book=book)
+    day = request.received.astimezone(book.tz).date()
+    candidates = [d for d in (notice_date + timedelta(days=rule_set.continuation_days) if notice_date else None,
+                              effective_date) if d is not None]
+    if not candidates:
+        return ContinuationCheck(None, day, True, rule_set.continuation_cite)
+    deadline = max(candidates)
+    return ContinuationCheck(deadline, day, day <= deadline, rule_set.continuation_cite)

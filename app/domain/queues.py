@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
+from app.domain.appeals import OPEN_STATUSES as APPEAL_OPEN_STATUSES
 from app.domain.case_states import OPEN_STATES
 from app.domain.plantime import PLAN_TZ
 
@@ -37,6 +38,7 @@ class Queue:
     stays: str | None = None  # a stay queue (issue 12): STAY_QUEUES says which stays it holds
     own_or_unheld_for: frozenset[str] = frozenset()  # these roles see the cases they hold and those nobody holds
     p2p: str | None = None  # peer-to-peer queues (issue 8): "today" (the viewer's calls), "to-schedule"
+    source: str = "cases"  # "appeals": one row per open appeal, sorted by its clock (app.store.appeal_queues)
 
 
 _ALL_ROLES = frozenset(
@@ -101,6 +103,17 @@ QUEUES: dict[str, Queue] = {
               frozenset({"medical-director", "bh-clinical-director", "clinical-pharmacist"}), p2p="today"),
         Queue("p2p-to-schedule", "P2P requests to schedule",
               frozenset({"um-coordinator", "nurse-supervisor", "administrator"}), p2p="to-schedule"),
+        # Appeals (issue 13): `states` are appeal statuses (app.domain.appeals), `assignee` "me" the appeal's reviewer;
+        # the Due column is the appeal's resolution due. "Appeals due" holds every open appeal (its notice still to
+        # send included); "Appeals to review" a physician's appeals waiting for their decision.
+        Queue(
+            "appeals-due", "Appeals due",
+            frozenset({"um-coordinator", "nurse-supervisor", "administrator", "auditor", "medical-director",
+                       "bh-clinical-director"}),
+            states=APPEAL_OPEN_STATUSES, source="appeals",
+        ),
+        Queue("appeals-to-review", "Appeals to review", frozenset({"medical-director", "bh-clinical-director"}),
+              states=("in-review",), assignee="me", source="appeals"),
     )
 }
 

@@ -11,7 +11,9 @@ Readings we chose (docs/clocks.md, "Reports"):
   "expedited" is urgent. Percentages are of requests with an approve, partial or deny determination; withdrawn and
   administratively closed requests are counted but not in those percentages. A partial approval (modification) is
   shown on its own line and counts in neither "approved" nor "denied".
-- "Approved after appeal" needs the appeals issue: until then it is reported as null with a note.
+- "Approved after appeal" (issue 13): requests whose current determination is an approval that an appeal's
+  overturn recorded (a partial overturn is a partial approval, counted in neither). The request counts in the year
+  of that determination, like every other figure here: an overturn in January of a December denial counts then.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class Decision:
     decision_due_at: datetime | None
     outcome: str
     extensions_taken: int
+    approved_after_appeal: bool = False  # the current approval is an appeal's overturn (issue 13)
 
     @property
     def in_time(self) -> bool:
@@ -119,7 +122,9 @@ def cms_metrics(decisions: list[Decision], codes_requiring_authorization: list[s
         if label == "standard":
             figures["percent_approved_after_extension"] = _percent(
                 sum(1 for d in approved if d.extensions_taken > 0), len(decided))
-            figures["percent_approved_after_appeal"] = None
+            figures["percent_approved_after_appeal"] = _percent(
+                sum(1 for d in approved if d.approved_after_appeal), len(decided))
         result[label] = figures
-    result["notes"] = ["percent_approved_after_appeal is null until appeals are recorded (appeals issue)."]
+    result["notes"] = ["percent_approved_after_appeal: approvals that an appeal's overturn recorded, of the standard "
+                       "determinations decided in the year (docs/appeals.md)."]
     return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
-from app.domain.letters.facts import CriteriaFact, LetterFacts, LineFact, UnmetCriterion
+from app.domain.letters.facts import AppealFact, CriteriaFact, LetterFacts, LineFact, UnmetCriterion
 from app.domain.letters.kinds import KINDS, recipients_for
 
 NOTICE_DATE = date(2026, 11, 24)
@@ -40,6 +40,20 @@ _STAY_ES = ("Usted está en el hospital después de su cirugía de cadera. Ya es
 _INFO = ["Physical therapy notes from the last 4 weeks", "The results of a standard back function test"]
 _INFO_ES = ["Notas de terapia física de las últimas 4 semanas", "Los resultados de una prueba estándar de la función "
             "de la espalda"]
+
+
+# Appeals (issue 13): a standard appeal of a reduction of physical therapy visits the member is getting, upheld.
+_APPEAL_REASON = ("We looked at your appeal and all your records again. Your records still do not show that the "
+                  "therapy visits you had helped you move better. So we cannot approve more visits now. Your "
+                  "therapist can send us a new test of how your back limits you.")
+_APPEAL_REASON_ES = ("Revisamos su apelación y todos sus registros otra vez. Sus registros todavía no muestran que "
+                     "las visitas de terapia que tuvo le ayudaron a moverse mejor. Por eso no podemos aprobar más "
+                     "visitas ahora. Su terapeuta puede enviarnos una prueba nueva de cuánto le limita la espalda.")
+_APPEAL = AppealFact(
+    filed_by="member", received_at=datetime(2026, 11, 3, 18, 20, tzinfo=timezone.utc),
+    appealed_decided_at=datetime(2026, 10, 27, 21, 5, tzinfo=timezone.utc), ongoing_service=True,
+    resolution_due=datetime(2026, 12, 4, 7, 59, 59, tzinfo=timezone.utc), result="upheld",
+    resolved_at=datetime(2026, 11, 23, 19, 14, tzinfo=timezone.utc), reviewer_specialty="Internal Medicine")
 
 
 def _base(kind: str, lob: str = "medi-cal") -> LetterFacts:
@@ -126,6 +140,21 @@ def _sample_facts(kind: str, language: str, lob: str) -> LetterFacts:
         f.decision_due = datetime(2026, 11, 24, 7, 59, tzinfo=timezone.utc)
     elif kind == "request-for-information":
         f = replace(f, information_needed=list(_INFO), translations={"information_needed": _INFO_ES} if es else {})
+    elif kind == "appeal-resolution":
+        f = replace(f, outcome="partially-approved", basis="medical-necessity", member_reason=_APPEAL_REASON,
+                    review_timing="concurrent", received_at=datetime(2026, 10, 20, 16, 0, tzinfo=timezone.utc),
+                    lines=[replace(f.lines[0], approved_units=2)], decided_at=DECIDED, criteria=[_PT],
+                    decision_maker="Arun Shah, MD", decision_maker_phone="1-707-555-0141", appeal=_APPEAL,
+                    translations={"member_reason": _APPEAL_REASON_ES} if es else {})
+        f.rationale = ("Appeal reviewed with the new therapy notes: still no standardized functional measure and no "
+                       "measurable progress over 8 visits; criteria 2.1 and 3.2 not met. Reduction to 2 visits upheld.")
+    elif kind in ("appeal-acknowledgement", "appeal-extension"):
+        f = replace(f, outcome="denied", basis="medical-necessity", received_at=datetime(2026, 10, 20, 16, 0,
+                                                                                        tzinfo=timezone.utc),
+                    lines=[replace(f.lines[0], approved_units=0)])
+        f.appeal = replace(_APPEAL, result=None, resolved_at=None, ongoing_service=False, expedited=True,
+                           expedited_denied=kind == "appeal-acknowledgement",
+                           extension_reason="information-needed" if kind == "appeal-extension" else None)
     return f
 
 

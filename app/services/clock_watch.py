@@ -39,6 +39,9 @@ def record_breaches(session: Session, now: datetime) -> list[str]:
     that has none yet; return their TAR numbers, earliest due first."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    from app.services.appeals import record_appeal_breaches
+
+    record_appeal_breaches(session, now)  # the appeals' own clocks (issue 13): events only, not in the list
     candidates = session.scalars(
         select(Case)
         .where(literal_column(OPEN_CASE_SQL), Case.status.in_(UNDECIDED_STATES),

@@ -43,13 +43,22 @@ DEMO_USERS = [
     ("dr.shah", "Arun Shah, MD", "medical-director", None, "MD", "Internal Medicine"),
     ("dr.morales", "Elena Morales, DO", "medical-director", None, "DO", "Orthopaedic Surgery"),
     ("dr.lee", "Daniel Lee, MD", "bh-clinical-director", "bh-sud", "MD", "Psychiatry"),
+    # Appeal reviewers (issue 13): physicians who take no part in first decisions.
+    ("dr.ito", "Kenji Ito, MD", "medical-director", None, "MD", "Orthopaedic Surgery"),
+    ("dr.nakamura", "Ana Nakamura, MD", "medical-director", None, "MD", "Family Medicine"),
+    ("dr.brooks", "Jordan Brooks, DO", "medical-director", None, "DO", "Physical Medicine and Rehabilitation"),
     ("coord.jones", "Tasha Jones", "um-coordinator", None, None, None),
     ("auditor.brown", "Sam Brown, RN", "auditor", None, "RN", None),
     ("admin", "Workstation Administrator", "administrator", None, None, None),
 ]
 
 DEMO_PHONES = {"dr.shah": "1-707-555-0141", "dr.morales": "1-707-555-0142", "dr.lee": "1-707-555-0143",
-               "pharmd.kim": "1-707-555-0144", "lead.patel": "1-707-555-0145"}
+               "pharmd.kim": "1-707-555-0144", "lead.patel": "1-707-555-0145", "dr.ito": "1-707-555-0146",
+               "dr.nakamura": "1-707-555-0147", "dr.brooks": "1-707-555-0148"}
+# Who reports to whom (issue 13: an appeal is never decided by a subordinate of the first decider). dr.shah is the
+# Chief Medical Officer.
+DEMO_SUPERVISORS = {"dr.morales": "dr.shah", "dr.lee": "dr.shah", "dr.ito": "dr.shah", "dr.nakamura": "dr.shah",
+                    "dr.brooks": "dr.morales"}
 
 # Preferred written languages, weighted roughly like a California Medi-Cal membership.
 LANGUAGES = [("en", 55), ("es", 28), ("zh", 4), ("vi", 4), ("tl", 2), ("ko", 1), ("hy", 1), ("ru", 1), ("fa", 1),
@@ -93,6 +102,10 @@ def _ensure_users(session: Session) -> dict[str, User]:
     for username, phone in DEMO_PHONES.items():  # direct lines printed on provider letters (issue 7)
         if existing[username].phone is None:
             existing[username].phone = phone
+    session.flush()
+    for username, boss in DEMO_SUPERVISORS.items():
+        if existing[username].supervisor_id is None:
+            existing[username].supervisor_id = existing[boss].id
     set_demo_passwords(session, [existing[username] for username, *_ in DEMO_USERS])
     session.flush()
     return existing

@@ -161,6 +161,10 @@ def letter_facts(session: Session, letter: Letter) -> LetterFacts:
         facts.decision_due = datetime.fromisoformat(payload["new_due"]) if payload.get("new_due") else None
     elif source is not None and source.kind == "pended":
         facts.information_needed = list(payload.get("missing") or [])
+    elif source is not None and source.kind.startswith("appeal-"):
+        from app.services.appeal_letters import fill_letter_facts  # issue 13: the appeal letters
+
+        fill_letter_facts(session, letter, source, facts)
     return facts
 
 
@@ -179,6 +183,12 @@ def _mail_by(case: Case, kind: str, recipient: str, source: CaseEvent | None, at
     """The member-notice (member) or provider-notification (provider) due from the clock engine."""
     if kind == "request-for-information":
         return None
+    if kind in letter_kinds.APPEAL_KINDS:
+        from sqlalchemy.orm import object_session
+
+        from app.services.appeal_letters import letter_mail_by  # issue 13: the appeal's own clocks
+
+        return letter_mail_by(object_session(case), kind, source, at)
     if kind == "extension" and source is not None and source.payload.get("notice_due"):
         return datetime.fromisoformat(source.payload["notice_due"])
     try:
@@ -203,7 +213,8 @@ def draft_letters(session: Session, case: Case, *, kind: str, source_event_id: u
     transaction), superseding letters of the case that it replaces and that have not gone out."""
     at = at or utcnow()
     session.flush()
-    families = {"extension": ("extension",), "request-for-information": ("request-for-information",)}
+    families = {"extension": ("extension",), "request-for-information": ("request-for-information",),
+                **{appeal_kind: (appeal_kind,) for appeal_kind in letter_kinds.APPEAL_KINDS}}
     replaces = families.get(kind, letter_kinds.DETERMINATION_KINDS + ("untimely-decision",))
     for old in session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.kind.in_(replaces),
                                                     Letter.status.in_(OPEN_STATUSES))):
@@ -521,6 +532,11 @@ def mark_mailed(session: Session, letter_id, username: str, *, mailed_on: date |
 
 def _record_notice(session: Session, case: Case, letter: Letter, username: str, *, method: str, sent: datetime,
                    at: datetime) -> None:
+    if letter.kind in letter_kinds.APPEAL_KINDS:
+        from app.services.appeal_letters import record_appeal_notice  # issue 13: the appeal's notice clocks
+
+        record_appeal_notice(session, letter, username, sent=sent, at=at)
+        return
     if letter.kind not in letter_kinds.DETERMINATION_KINDS:
         return
     if letter.source_event_id != _current_determination(session, case):

@@ -103,6 +103,10 @@ def _due_rule(case: Case) -> str | None:
 
 
 def _event_text(kind: str, payload: dict) -> str:
+    if kind.startswith("appeal-"):
+        from app.domain.appeals import appeal_event_text
+
+        return appeal_event_text(kind, payload)
     if kind.startswith("p2p-"):  # peer-to-peer (issue 8)
         from app.domain.p2p import event_text
 

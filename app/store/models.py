@@ -120,6 +120,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="sign-in refused until then")
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     phone: Mapped[str | None] = mapped_column(String(20), comment="direct phone number (printed on provider letters)")
+    # Appeals (issue 13): whom the user reports to; an appeal is never decided by a subordinate of the first decider.
+    supervisor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), comment="whom the user reports to")
 
 
 class Case(Base):
@@ -842,3 +844,88 @@ class P2PBooking(Base):
         Index("ix_p2p_bookings_reviewer_start", "reviewer_id", "starts_at"),
         Index("ix_p2p_bookings_case", "case_id"),
     )
+
+
+# ----- appeals (issue 13) -------------------------------------------------------------------------------------
+class Appeal(Base):
+    """An appeal of a case's adverse determination: the projection of the case's appeal events (appeal-filed,
+    appeal-reviewer-assigned, appeal-expedited-denied, appeal-extended, appeal-decided, ...), kept in the same
+    transaction as the event that changes it (app.services.appeals). The events are the record."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    determination_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the determination appealed")
+    appealed_outcome: Mapped[str] = mapped_column(String(32), comment="denied or partially-approved")
+    status: Mapped[str] = mapped_column(String(20), comment="app.domain.appeals.STATUSES")
+    filed_by: Mapped[str] = mapped_column(String(16), comment="member, provider, representative")
+    representative: Mapped[str | None] = mapped_column(String(120), comment="the authorized representative's name")
+    authorization: Mapped[str | None] = mapped_column(
+        String(200), comment="where the member's written authorization (or consent) is on file")
+    channel: Mapped[str] = mapped_column(String(10), comment="phone, writing, portal")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expedited: Mapped[bool] = mapped_column(default=False, comment="the current track: expedited or standard")
+    expedited_requested_by: Mapped[str | None] = mapped_column(String(10), comment="member or provider")
+    expedited_denied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_date: Mapped[date | None] = mapped_column(Date, comment="date of the notice appealed")
+    notice_source: Mapped[str | None] = mapped_column(String(20), comment="issued-letter or notified-event")
+    filing_deadline: Mapped[date | None] = mapped_column(Date)
+    timely: Mapped[bool] = mapped_column(default=True)
+    days_late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    aid_paid_pending: Mapped[bool] = mapped_column(default=False, comment="the service continues during the appeal")
+    continuation_requested: Mapped[bool] = mapped_column(default=False)
+    continuation_deadline: Mapped[date | None] = mapped_column(Date)
+    effective_date: Mapped[date | None] = mapped_column(Date, comment="the termination or reduction's effective date")
+    specialty: Mapped[str | None] = mapped_column(String(80), comment="the reviewer's specialty must match it")
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    rule_set: Mapped[str | None] = mapped_column(String(40), comment="appeal rule set (resources/rulesets.json)")
+    resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="from the clock engine")
+    acknowledgement_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    result: Mapped[str | None] = mapped_column(String(24), comment="upheld, overturned, partially-overturned")
+    resolution_reason: Mapped[str | None] = mapped_column(Text, comment="the reason, in plain language")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    resolution_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    new_determination_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="an overturn's determination")
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="the member's NAR mailed")
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="first observed missed")
+    acknowledgement_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_information: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
+
+    __table_args__ = (
+        Index("ix_appeals_case", "case_id"),
+        Index("ix_appeals_status_due", "status", "resolution_due_at"),
+        Index("ix_appeals_due", "resolution_due_at"),  # "Appeals due" in its order, without sorting
+        Index("ix_appeals_reviewer", "reviewer_id", "status"),
+        Index("ix_appeals_resolved_at", "resolved_at"),
+    )
+
+
+class AppealTask(Base):
+    """A reminder for the appeals staff (continue the authorization while the appeal runs, route the appeal, decide
+    good cause). Added with the event that calls for it; done with an `appeal-task-done` event."""
+
+    __tablename__ = "appeal_tasks"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32), comment="app.domain.appeals.TASK_KINDS")
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    appeal: Mapped[Appeal] = relationship()
+
+    __table_args__ = (Index("ix_appeal_tasks_open", "done_at", "due_at"), Index("ix_appeal_tasks_appeal", "appeal_id"))

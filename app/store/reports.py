@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import exists, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ
 from app.domain.timeliness_report import Decision, OpenBreach, cms_metrics, timeliness_rows
-from app.store.models import OPEN_CASE_SQL, Case, RequestLine
+from app.store.models import OPEN_CASE_SQL, Appeal, Case, CaseWorkflow, RequestLine
 
 
 def plan_day_start(day: date) -> datetime:
@@ -19,13 +19,18 @@ def plan_day_start(day: date) -> datetime:
 def decisions_between(session: Session, first_day: date, last_day: date) -> list[Decision]:
     """Cases whose current determination was made on a plan-local day from `first_day` to `last_day` inclusive."""
     start, end = plan_day_start(first_day), plan_day_start(last_day + timedelta(days=1))
+    # Approved after appeal (issue 13): the case's current determination is the one an overturn recorded.
+    overturned = exists().where(Appeal.case_id == Case.id, Appeal.result == "overturned",
+                                Appeal.new_determination_event_id == CaseWorkflow.determination_event_id)
     rows = session.execute(
         select(Case.tar, Case.line_of_business, Case.review_timing, Case.urgency, Case.service_category,
-               Case.received_at, Case.decided_at, Case.decision_due_at, Case.outcome, Case.extensions_taken)
+               Case.received_at, Case.decided_at, Case.decision_due_at, Case.outcome, Case.extensions_taken,
+               overturned)
+        .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
         .where(Case.decided_at >= start, Case.decided_at < end)
         .order_by(Case.decided_at)
     )
-    return [Decision(*row) for row in rows]
+    return [Decision(*row[:-1], approved_after_appeal=bool(row[-1]) and row.outcome == "approved") for row in rows]
 
 
 def open_breaches_between(session: Session, first_day: date, last_day: date, now: datetime) -> list[OpenBreach]:

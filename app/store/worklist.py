@@ -182,12 +182,20 @@ class WorklistQuery:
         return condition if text_condition is None else and_(condition, text_condition)
 
     def count_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].source == "appeals":  # issue 13
+            from app.store import appeal_queues
+
+            return appeal_queues.count_statement(self, dialect)
         if QUEUES[self.queue_id].stays:  # a stay queue (issue 12): app.store.stay_worklist
             from app.store import stay_worklist
             return stay_worklist.count_statement(self, dialect)
         return select(func.count()).select_from(Case).where(self._where(dialect))
 
     def rows_statement(self, dialect: str) -> Select:
+        if QUEUES[self.queue_id].source == "appeals":  # issue 13
+            from app.store import appeal_queues
+
+            return appeal_queues.rows_statement(self, dialect)
         if QUEUES[self.queue_id].stays:
             from app.store import stay_worklist
             return stay_worklist.rows_statement(self, dialect)

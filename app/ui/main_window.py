@@ -42,6 +42,7 @@ from app.store.engine import Store
 from app.store.errors import StoreError
 from app.store.models import User
 from app.store.worklist import Viewer, queue_counts, running_clocks_of
+from app.ui.appeals import add_appeal_tab
 from app.ui.assign_dialog import AssignDialog
 from app.ui.case_actions import ACTIONS as CASE_ACTIONS, CaseActions
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
@@ -697,6 +698,7 @@ class MainWindow(QMainWindow):
             stay.changed.connect(lambda: actions.reload())
             actions.loaded.connect(stay.reload)  # F5 in the case reads its stay again too
         add_p2p_tab(view, self.store, self.viewer).changed.connect(lambda: actions.reload())  # issue 8
+        add_appeal_tab(view, self.store, self.viewer).changed.connect(lambda: actions.reload())  # issue 13
         view.finished.connect(lambda *_: self._case_view_closed(view))
         self.case_views.append(view)
         view.show()

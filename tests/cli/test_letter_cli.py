@@ -52,7 +52,10 @@ def test_samples_need_no_store_and_are_named_kind_recipient_lang(capsys, isolate
     assert "denial-medical-necessity-member-es.pdf" in files and "request-for-information-provider-en.pdf" in files
     assert "request-for-information-member-en.pdf" not in files
     assert "medicare-denial-medical-necessity-member-en.pdf" in files
-    assert len(files) == 8 * 2 * 2 - 2 + 5 * 2
+    # 8 kinds x 2 recipients x 2 languages (but no member request for information), the Medicare adverse notices,
+    # and the appeal letters (issue 13): the NAR to both, the acknowledgement and extension notice to the member
+    assert len(files) == 8 * 2 * 2 - 2 + 5 * 2 + (2 + 1 + 1) * 2
+    assert "appeal-resolution-member-es.pdf" in files and "appeal-acknowledgement-provider-en.pdf" not in files
     assert not (isolated_home / "store.db").exists()
     reader = PdfReader(tmp_path / "s" / "termination-member-es.pdf")
     assert "Aviso de Acción" in reader.pages[0].extract_text()

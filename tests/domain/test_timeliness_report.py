@@ -1,6 +1,7 @@
 """Timeliness rows and CMS-0057-F metrics from hand-made decisions."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from app.domain.timeliness_report import Decision, OpenBreach, cms_metrics, timeliness_rows
@@ -54,7 +55,9 @@ def test_cms_metrics_exclude_drugs_and_post_service_and_split_standard_expedited
     assert (standard["percent_approved"], standard["percent_denied"], standard["percent_partially_approved"]) == \
         (50.0, 25.0, 25.0)
     assert standard["percent_approved_after_extension"] == 25.0
-    assert standard["percent_approved_after_appeal"] is None
+    assert standard["percent_approved_after_appeal"] == 0.0  # none of these approvals came from an appeal
+    after_appeal = cms_metrics(decisions[:4] + [replace(decisions[0], tar="10", approved_after_appeal=True)], [])
+    assert after_appeal["standard"]["percent_approved_after_appeal"] == 20.0  # 1 of 5 standard determinations
     assert standard["median_decision_hours"] == 40.0 and standard["average_decision_hours"] == 40.8
     assert (expedited["requests"], expedited["percent_approved"], expedited["percent_denied"]) == (2, 50.0, 50.0)
     assert expedited["median_decision_hours"] == 6.0

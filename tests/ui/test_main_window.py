@@ -422,7 +422,7 @@ def test_no_two_actions_of_a_window_share_a_key(qtbot, open_window, demo_store):
     view = window.open_case(tar)
     qtbot.waitUntil(lambda: view.actions.ready)
     tabs = [view.tabs.tabText(i).replace("&", "") for i in range(view.tabs.count())]
-    assert {"Criteria", "Letters", "Peer-to-peer", "Stay"} <= set(tabs)
+    assert {"Criteria", "Letters", "Peer-to-peer", "Stay", "Appeal"} <= set(tabs)
     clashes = {key: names for key, names in _shortcut_owners(view).items() if len(set(names)) > 1}
     assert clashes == {}
     view.reject()

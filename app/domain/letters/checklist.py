@@ -8,7 +8,7 @@ structure (Medi-Cal NOA or Medicare CMS-10003), kind and recipient (`required_el
 """
 from __future__ import annotations
 
-from app.domain.letters.kinds import ADVERSE_KINDS
+from app.domain.letters.kinds import ADVERSE_KINDS, APPEAL_KINDS
 
 # element id -> what it is, in the words the linter uses to say what is missing (letters.md item numbers).
 ELEMENTS = {
@@ -52,6 +52,12 @@ ELEMENTS = {
     "medicare-help": "help and information: Medicare 1-800-MEDICARE and TTY, the plan's Member Services (CMS-10003)",
     "medicaid-rights": "the member's Medi-Cal rights as well (integrated notice for a dual member)",
     "signature": "the signature block (resources/plan.toml)",
+    # appeals (issue 13; 42 CFR 438.406, 438.408(e), 438.410(c), 438.420)
+    "appeal-received": "the appeal: what was appealed, who asked and when the plan received it",
+    "case-file": "the member's right to see the case file and to send more information, free (42 CFR 438.406(b))",
+    "expedited-denied": "that the fast appeal was not granted and is decided within 30 days (42 CFR 438.410(c))",
+    "hearing-aid-paid-pending": "how to keep the service until the State Hearing decides: ask within 10 days of "
+                                "this notice (42 CFR 438.420)",
 }
 
 # Header elements are checked on values rather than sections: element -> the values it needs.
@@ -73,6 +79,8 @@ FIGURES = {
         "aid-paid-pending": ("10",),
         "state-hearing": ("120",),
         "contacts": ("@member_services_phone", "@tty", "@ombudsman"),
+        "hearing-aid-paid-pending": ("10",),
+        "expedited-denied": ("30",),
     },
     "cms-10003": {
         "medicare-appeal": ("65", "30", "72"),
@@ -87,10 +95,51 @@ _MEDI_CAL_ADVERSE = ("reason", "criteria", "criteria-copy", "appeal-rights", "ai
 _PROVIDER_COMMON = ("letterhead", "notice-date", "addressee", "member-id", "request", "decision", "signature")
 
 
+_APPEAL_MEMBER_COMMON = ("letterhead", "notice-date", "member-identity", "provider", "request", "appeal-received",
+                         "contacts", "other-services", "alternative-formats", "nondiscrimination", "taglines",
+                         "signature")
+
+
+def _appeal_elements(kind: str, recipient: str, *, knox_keene: bool, denial_stands: bool,
+                     hearing_continuation: bool, expedited_denied: bool) -> tuple[str, ...]:
+    """An appeal letter's elements (issue 13). The Notice of Appeal Resolution (42 CFR 438.408(e)): the result and
+    its date, the reason; when the denial stands (upheld, or partly overturned): the criteria, how to get them, the
+    State Hearing within 120 days of this notice, IMR where the plan is Knox-Keene licensed, and how to keep an
+    ongoing service through the hearing. The acknowledgement: when the appeal was received, the date of the
+    decision, the case-file rights; the notice of a denied expedited request (42 CFR 438.410(c)) and of an
+    extension (438.408(c)(2)) with the right to file a grievance."""
+    if recipient == "provider":
+        needed = ["letterhead", "notice-date", "addressee", "member-id", "request", "appeal-received", "decision",
+                  "clinical-reason", "reviewer", "signature"]
+        if denial_stands:
+            needed.append("criteria")
+        return tuple(needed)
+    needed = list(_APPEAL_MEMBER_COMMON)
+    if kind == "appeal-acknowledgement":
+        needed += ["decision-by", "case-file"]
+        if expedited_denied:
+            needed += ["expedited-denied", "grievance-right"]
+    elif kind == "appeal-extension":
+        needed += ["delay-reason", "decision-by", "grievance-right"]
+    else:
+        needed += ["decision", "reason"]
+        if denial_stands:
+            needed += ["criteria", "criteria-copy", "state-hearing", "your-rights"]
+            if knox_keene:
+                needed.append("imr")
+            if hearing_continuation:
+                needed.append("hearing-aid-paid-pending")
+    return tuple(needed)
+
+
 def required_elements(structure: str, kind: str, recipient: str, *, knox_keene: bool = False,
                       post_service: bool = False, terminal_illness: bool = False,
-                      medical_necessity: bool = False) -> tuple[str, ...]:
+                      medical_necessity: bool = False, denial_stands: bool = False,
+                      hearing_continuation: bool = False, expedited_denied: bool = False) -> tuple[str, ...]:
     """The elements a letter of this structure, kind and recipient must carry (letters.md items 1-15)."""
+    if kind in APPEAL_KINDS:
+        return _appeal_elements(kind, recipient, knox_keene=knox_keene, denial_stands=denial_stands,
+                                hearing_continuation=hearing_continuation, expedited_denied=expedited_denied)
     if recipient == "provider":
         needed = list(_PROVIDER_COMMON)
         if kind == "untimely-decision":  # nobody decided: no reviewer to name, no criteria applied

@@ -253,6 +253,18 @@ def compose_sections(specs: list[Mapping[str, Any]], common: Mapping[str, Any],
     return tuple(sections)
 
 
+def _enclosure_names(template: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """The template's enclosures: a name, or a table {name, when / unless} included like a section (an appeal's
+    "Your Rights" pages go with it only when the denial stands)."""
+    names = []
+    for entry in template.get("enclosures", []):
+        if isinstance(entry, str):
+            names.append(entry)
+        elif _included(entry, values):
+            names.append(entry["name"])
+    return names
+
+
 @dataclass
 class Composition:
     """The inputs of `compose`: which letter, its template and common texts, and the values."""
@@ -291,7 +303,7 @@ def compose(c: Composition) -> LetterContent:
             header.missing.append(name)
     sections = compose_sections(list(c.template.get("sections", [])), c.common, values)
     labels = {k: nfc(str(v)) for k, v in (c.common.get("labels") or {}).items()}
-    enclosures = tuple(labels.get(f"enclosure_{name}", name) for name in c.template.get("enclosures", []))
+    enclosures = tuple(labels.get(f"enclosure_{name}", name) for name in _enclosure_names(c.template, values))
     json_values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
     return LetterContent(
         kind=c.kind, recipient=c.recipient, language=c.language, structure=c.structure, title=title,

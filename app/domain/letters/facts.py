@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from app.domain.calendar import BusinessCalendar
-from app.domain.letters.kinds import ADVERSE_KINDS, TERMINATION_NOTICE_DAYS
+from app.domain.letters.kinds import (ADVERSE_KINDS, HEARING_CONTINUATION_DAYS, STATE_HEARING_DAYS,
+                                      TERMINATION_NOTICE_DAYS)
 from app.domain.plantime import to_plan
 
 ATTENDING = {"en": "To the Attention of the Attending/Treating Practitioner",
@@ -54,6 +55,26 @@ class UnmetCriterion:
     member_text: str  # plain language for the member
 
 
+@dataclass(frozen=True)
+class AppealFact:
+    """The appeal an appeal letter notifies (issue 13): who asked and when, the track, aid paid pending, the
+    clock, and for the Notice of Appeal Resolution its result (upheld, overturned, partially-overturned)."""
+
+    filed_by: str  # member | provider | representative
+    received_at: datetime
+    appealed_decided_at: datetime | None
+    expedited: bool = False
+    representative: str | None = None
+    expedited_denied: bool = False
+    aid_paid_pending: bool = False  # the service continues while the appeal runs
+    ongoing_service: bool = False  # the determination appealed stops or reduces a service the member gets
+    resolution_due: datetime | None = None
+    extension_reason: str | None = None  # member-request | information-needed
+    result: str | None = None
+    resolved_at: datetime | None = None
+    reviewer_specialty: str | None = None
+
+
 @dataclass
 class LetterFacts:
     tar: str
@@ -85,6 +106,7 @@ class LetterFacts:
     terminal_illness: bool = False
     covered_alternatives: str | None = None
     translations: dict[str, Any] = field(default_factory=dict)  # TRANSLATABLE key -> text in the letter's language
+    appeal: AppealFact | None = None  # appeal letters (issue 13)
 
 
 def add_business_days(cal: BusinessCalendar, day: date, count: int) -> date:
@@ -144,7 +166,8 @@ def translation_gaps(facts: LetterFacts, kind: str, recipient: str, language: st
     if language == "en":
         return []
     needed = []
-    if recipient == "member" and kind in ADVERSE_KINDS and kind != "untimely-decision" and facts.member_reason:
+    adverse = kind in ADVERSE_KINDS and kind != "untimely-decision"
+    if recipient == "member" and (adverse or kind == "appeal-resolution") and facts.member_reason:
         needed.append("member_reason")
     if kind in ("extension", "request-for-information") and facts.information_needed:
         needed.append("information_needed")
@@ -256,11 +279,52 @@ def letter_values(facts: LetterFacts, *, kind: str, recipient: str, language: st
         "kind_modification": kind == "modification", "kind_termination": kind == "termination",
         "kind_untimely": kind == "untimely-decision",
     }
+    if facts.appeal is not None:
+        values.update(_appeal_values(facts.appeal, facts, notice_date=notice_date, common=common,
+                                     knox_keene=values["knox_keene"]))
+        values["upheld_still_approved"] = values["result_upheld"] and not is_missing_list(values["approved_services"])
     months = common.get("months") or []
     if months:
         values["notice_date_text"] = common.get("date_format", "{month} {day}, {year}").format(
             month=months[notice_date.month - 1], day=notice_date.day, year=notice_date.year)
     return values
+
+
+def is_missing_list(items: list[str] | None) -> bool:
+    return not items or not any(item for item in items)
+
+
+def _appeal_values(appeal: AppealFact, facts: LetterFacts, *, notice_date: date, common: Mapping[str, Any],
+                   knox_keene: bool) -> dict[str, Any]:
+    """The placeholders and flags of an appeal letter (issue 13). The denial stands when the appeal is upheld or
+    only partly overturned: then the Notice of Appeal Resolution gives the State Hearing (120 days from this
+    notice), IMR where the plan is Knox-Keene licensed, and, for a service being stopped or reduced, how to keep it
+    through the hearing (ask within 10 days)."""
+    result = appeal.result
+    denial_stands = result in ("upheld", "partially-overturned")
+    filer = (common.get("appeal_filers") or {}).get(appeal.filed_by)
+    if filer is not None:
+        filer = filer.format(representative=appeal.representative or "", requester=facts.provider_name or "")
+    reason = appeal.extension_reason
+    return {
+        "appeal_received_date": _local_date(appeal.received_at),
+        "appealed_decided_date": _local_date(appeal.appealed_decided_at),
+        "appeal_filer": filer,
+        "appeal_decided_date": _local_date(appeal.resolved_at),
+        "appeal_decision_by": _local_date(appeal.resolution_due),
+        "decision_by": _local_date(appeal.resolution_due),
+        "result_upheld": result == "upheld", "result_overturned": result == "overturned",
+        "result_partial": result == "partially-overturned",
+        "denial_stands": denial_stands,
+        "imr_applies": knox_keene and denial_stands,
+        "hearing_continuation": appeal.ongoing_service and denial_stands,
+        "hearing_by": notice_date + timedelta(days=STATE_HEARING_DAYS),
+        "hearing_keep_by": notice_date + timedelta(days=HEARING_CONTINUATION_DAYS),
+        "expedited_denied": appeal.expedited_denied,
+        "aid_paid_pending": appeal.aid_paid_pending,
+        "delay_reason": (common.get("extension_reasons") or {}).get(reason) if reason else None,
+        "appeal_reviewer_specialty": appeal.reviewer_specialty,
+    }
 
 
 def _criteria_line(criteria: CriteriaFact, labels: Mapping[str, str]) -> str | None:

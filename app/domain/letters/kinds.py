@@ -13,6 +13,9 @@ KINDS = {
     "extension": "Delay: more time to decide",
     "untimely-decision": "Untimely decision (counts as a denial)",
     "request-for-information": "Request for information (pended case)",
+    "appeal-acknowledgement": "Appeal received (acknowledgement)",
+    "appeal-extension": "Appeal: more time to decide",
+    "appeal-resolution": "Notice of Appeal Resolution (NAR)",
 }
 RECIPIENTS = {"member": "Member", "provider": "Provider"}
 
@@ -23,6 +26,11 @@ ADVERSE_KINDS = ("denial-medical-necessity", "denial-not-covered", "modification
 DETERMINATION_KINDS = ADVERSE_KINDS[:-1] + ("approval",)
 # A pended case's request for information goes to the provider only.
 PROVIDER_ONLY_KINDS = ("request-for-information",)
+# Appeals (issue 13): the acknowledgement of a standard appeal (and the notice that an expedited request was moved
+# to the standard track), the notice of an appeal extension, and the Notice of Appeal Resolution. They notify an
+# appeal event, not a determination; the acknowledgement and the extension notice go to the member only.
+APPEAL_KINDS = ("appeal-acknowledgement", "appeal-extension", "appeal-resolution")
+MEMBER_ONLY_KINDS = ("appeal-acknowledgement", "appeal-extension")
 
 STRUCTURES = {
     "medi-cal-noa": "DHCS Medi-Cal managed care Notice of Action",
@@ -31,9 +39,15 @@ STRUCTURES = {
 
 # Termination or reduction: at least 10 days between the notice and the change (42 CFR 431.211; 438.404(c)(1)).
 TERMINATION_NOTICE_DAYS = 10
+# After the appeal: a State Hearing within 120 days of the Notice of Appeal Resolution (W&I 10951; 42 CFR
+# 438.408(f)(2)); the service continues through the hearing when it is asked for within 10 days (42 CFR 438.420).
+STATE_HEARING_DAYS = 120
+HEARING_CONTINUATION_DAYS = 10
 
 
 def recipients_for(kind: str) -> tuple[str, ...]:
+    if kind in MEMBER_ONLY_KINDS:
+        return ("member",)
     return ("provider",) if kind in PROVIDER_ONLY_KINDS else ("member", "provider")
 
 

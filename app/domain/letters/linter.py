@@ -44,6 +44,11 @@ VALUE_HINTS = {
     "denied_services": "the determination denies no line (in another language: translate the services)",
     "requester": "the case has no requesting provider",
     "signature": "resources/plan.toml has no signature block",
+    "appeal_received_date": "the appeal has no received date",
+    "appealed_decided_date": "the appeal names no determination",
+    "appeal_decision_by": "the appeal has no resolution due",
+    "hearing_by": "the letter has no notice date to count the 120 days from",
+    "hearing_keep_by": "the letter has no notice date to count the 10 days from",
 }
 
 
@@ -103,7 +108,10 @@ def required_for(content: LetterContent) -> tuple[str, ...]:
                              knox_keene=bool(v.get("knox_keene")), post_service=bool(v.get("post_service")),
                              terminal_illness=bool(v.get("terminal_illness")),
                              medical_necessity=content.kind in ("denial-medical-necessity", "modification",
-                                                                "termination") and bool(v.get("medical_necessity")))
+                                                                "termination") and bool(v.get("medical_necessity")),
+                             denial_stands=bool(v.get("denial_stands")),
+                             hearing_continuation=bool(v.get("hearing_continuation")),
+                             expedited_denied=bool(v.get("expedited_denied")))
 
 
 def lint(content: LetterContent) -> LintResult:
