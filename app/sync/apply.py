@@ -70,12 +70,18 @@ def apply_reference(session: Session, page: dict, own_username: str | None) -> N
         row = sync_rows.row_from_json(sync_rows.USERS, data)
         users.append(row)
     keep = sync_rows.PRIVATE_USER_COLUMNS
+    # A user names their supervisor (appeals' independence rule): every user first, then who reports to whom, so
+    # that a supervisor later in the page is never a missing foreign key.
+    supervisors = {row["id"]: row.pop("supervisor_id") for row in users if "supervisor_id" in row}
     for row in users:
         if row.get("username") == own_username and row.get("password_hash"):
             _upsert(session, sync_rows.USERS, [row], keep=keep[1:])
         else:
             row.pop("password_hash", None)
             _upsert(session, sync_rows.USERS, [row], keep=keep)
+    for user_id, supervisor_id in supervisors.items():
+        session.execute(update(sync_rows.USERS).where(sync_rows.USERS.c.id == user_id)
+                        .values(supervisor_id=supervisor_id))
     for data in page.get("criteria_sets") or []:
         row = sync_rows.row_from_json(sync_rows.CRITERIA_SETS, data)
         held = session.scalar(select(CriteriaSetRecord.id).where(CriteriaSetRecord.set_id == row["set_id"],
