@@ -693,6 +693,8 @@ class IrrReview(Base):
     determination: Mapped[str | None] = mapped_column(String(20),
                                                       comment="app.domain.irr_rules.AUDIT_DETERMINATIONS")
     note: Mapped[str | None] = mapped_column(Text)
+    comparison: Mapped[dict | None] = mapped_column(
+        JSON, comment="at submission: the original and the audit determination and criterion answers")
 
 
 class IrrAnswer(Base):

@@ -7,7 +7,8 @@ Create Date: 2026-12-10
 * irr_samples / irr_items: a drawn sample (the year's, or a corrective action plan's re-audit) and each sampled
   decision with its reviewer, review type and the criteria set version applied at decision time.
 * irr_reviews / irr_answers: the auditor's blind re-review, kept apart from the case's own record; answers are
-  append-only (triggers refuse UPDATE and DELETE).
+  append-only (triggers refuse UPDATE and DELETE). At submission the review keeps the comparison with the
+  original determination and answers (as they stood at decision time), so reports never rebuild checklists.
 * irr_plans / irr_plan_events: corrective action plans, the projection and its append-only events.
 * ix_case_events_determined / ix_case_events_reopened (partial): a period's determinations and reopenings without
   reading every event (the sample's candidates, the committee's overturn figures).
@@ -72,6 +73,8 @@ def upgrade() -> None:
         sa.Column("determination", sa.String(length=20), nullable=True,
                   comment="app.domain.irr_rules.AUDIT_DETERMINATIONS"),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("comparison", sa.JSON(), nullable=True,
+                  comment="at submission: the original and the audit determination and criterion answers"),
         sa.ForeignKeyConstraint(["item_id"], ["irr_items.id"]),
         sa.ForeignKeyConstraint(["auditor_id"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
