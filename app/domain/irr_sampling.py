@@ -86,23 +86,16 @@ def allocate(strata: dict[str, int], size: int) -> dict[str, int]:
         for t in sorted(order, key=lambda t: (-strata[t], _type_order(t)))[:size]:
             given[t] = 1
         return {t: given.get(t, 0) for t in strata}
-    for t in order:
-        given[t] = 1
-    remaining = size - len(order)
-    room = {t: strata[t] - 1 for t in order}
-    room_total = sum(room.values())
-    if remaining > 0 and room_total > 0:
-        quotas = {t: remaining * room[t] / room_total for t in order}
-        for t in order:
-            given[t] += int(quotas[t])
-        left = size - sum(given.values())
-        by_remainder = sorted(order, key=lambda t: (-(quotas[t] - int(quotas[t])), _type_order(t)))
-        for t in by_remainder:
-            if left == 0:
-                break
-            if given[t] < strata[t]:
-                given[t] += 1
-                left -= 1
+    quotas = {t: size * strata[t] / total for t in order}
+    given = {t: int(quotas[t]) for t in order}
+    left = size - sum(given.values())
+    for t in sorted(order, key=lambda t: (-(quotas[t] - int(quotas[t])), _type_order(t)))[:left]:
+        given[t] += 1
+    for t in order:  # a type with decisions but no case takes one from the type with the most cases
+        if given[t] == 0:
+            donor = max(order, key=lambda d: (given[d], -_type_order(d)))
+            given[donor] -= 1
+            given[t] = 1
     return {t: given.get(t, 0) for t in strata}
 
 

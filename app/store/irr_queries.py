@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
-from app.domain.agreement import Agreement, agreement, contingency, kappa_from_table, percent
+from app.domain.agreement import Agreement, agreement, contingency, percent
 from app.domain.criteria.model import ANSWER_LABELS
 from app.domain.irr_rules import AUDIT_DETERMINATIONS, CAP_STATES, below_target, is_overdue
 from app.domain.irr_sampling import MERIT_OUTCOMES, REVIEW_TYPES, TARGET_PERCENT, Candidate
@@ -177,8 +177,8 @@ def blind_case(session: Session, item: IrrItem) -> BlindCase:
         for code, description, units, start, end in session.execute(
             select(RequestLine.code, RequestLine.description, RequestLine.units, RequestLine.from_date,
                    RequestLine.to_date).where(RequestLine.case_id == case.id).order_by(RequestLine.line_number)))
-    diagnoses = tuple(session.execute(select(Diagnosis.code, Diagnosis.description)
-                                      .where(Diagnosis.case_id == case.id).order_by(Diagnosis.rank)).tuples())
+    diagnoses = tuple((code, text_) for code, text_ in session.execute(
+        select(Diagnosis.code, Diagnosis.description).where(Diagnosis.case_id == case.id).order_by(Diagnosis.rank)))
     notes = tuple((to_plan(written).strftime("%m/%d/%Y %I:%M %p"), author, body) for written, author, body in
                   session.execute(select(ClinicalNote.written_at, ClinicalNote.author, ClinicalNote.text)
                                   .where(ClinicalNote.case_id == case.id, ClinicalNote.written_at <= as_of)
@@ -247,7 +247,7 @@ def _reviews(session: Session, sample_ids: list[uuid.UUID]) -> list[tuple[IrrIte
     return list(session.execute(
         select(IrrItem, IrrReview).outerjoin(IrrReview, and_(IrrReview.item_id == IrrItem.id,
                                                              IrrReview.submitted_at.is_not(None)))
-        .where(IrrItem.sample_id.in_(sample_ids)).order_by(IrrItem.reviewer_username, IrrItem.tar)).tuples())
+        .where(IrrItem.sample_id.in_(sample_ids)).order_by(IrrItem.reviewer_username, IrrItem.tar)).all())
 
 
 def _criteria_pairs(comparison: dict) -> list[tuple[str, str, str]]:
@@ -387,7 +387,3 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
         "corrective_action_plans": plans,
     })
     return report
-
-
-def kappa_of(table: list[list[int]]) -> float | None:
-    return kappa_from_table(table) if table else None
