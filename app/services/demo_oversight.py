@@ -93,11 +93,9 @@ def decision_events(tar: str, case_id: uuid.UUID, *, code: str, category: str, l
 def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.patel", auditor: str = "auditor.brown",
                     weak_reviewers: int = 2, at: datetime | None = None) -> dict:
     """Draw the year's sample and re-review it as the demo auditor, through app.services.irr."""
-    from sqlalchemy import select
-
     from app.services import irr
     from app.store.irr_queries import annual_sample, blind_case, items_of
-    from app.store.models import IrrItem, User
+    from app.store.models import IrrItem
 
     with store.session() as session, session.begin():
         irr.draw_sample(session, lead, year=year, seed=seed, at=at)
@@ -105,8 +103,6 @@ def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.pat
         sample = annual_sample(session, year)
         items = items_of(session, sample.id)
         reviewers = sorted({item.reviewer_username for item in items})
-        physician_names = set(session.scalars(select(User.username).where(
-            User.role.in_(("medical-director", "bh-clinical-director")))))
     rng = random.Random(f"demo-audit-{year}-{seed}")
     weak = set(rng.sample([r for r in reviewers if r.startswith("staff.")] or reviewers,
                           k=min(weak_reviewers, len(reviewers))))
@@ -115,8 +111,6 @@ def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.pat
         with store.session() as session, session.begin():
             item = session.get(IrrItem, item_id)
             who = auditor
-            if item.review_type == "physician" and item.reviewer_username in physician_names:
-                who = auditor  # the auditor re-reviews physicians too (a peer physician may)
             from app.services.irr import _original
 
             outcome, original = _original(session, item)
@@ -133,4 +127,25 @@ def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.pat
                                  "partially-approved": "approved"}.get(outcome, "referred")
             irr.submit_review(session, who, item_id=item.id, determination=determination, at=at)
             done += 1
-    return {"year": year, "seed": seed, "reviewed": done, "reviewers": len(reviewers)}
+    plans = _open_demo_plans(store, year, lead, at)
+    return {"year": year, "seed": seed, "reviewed": done, "reviewers": len(reviewers), "plans": plans}
+
+
+def _open_demo_plans(store, year: int, lead: str, at: datetime | None) -> int:
+    """A corrective action plan for each reviewer the demo audit left below target, one action already done."""
+    from app.domain.plantime import to_plan as _plan_time
+    from app.services import irr
+    from app.store.irr_queries import irr_report
+
+    with store.session() as session:
+        below = [r["username"] for r in irr_report(session, year)["reviewers"] if r["below_target"]]
+    today = _plan_time(at or datetime.now().astimezone()).date()
+    for n, reviewer in enumerate(below):
+        plan_id = uuid.uuid5(uuid.NAMESPACE_URL, f"umws-demo-plan/{year}/{reviewer}")
+        with store.session() as session, session.begin():
+            irr.open_plan(session, lead, plan_id=plan_id, year=year, reviewer=reviewer, owner=lead,
+                          actions=["Criteria refresher with the medical director",
+                                   "Co-review ten cases with the nurse lead"],
+                          due_date=today + timedelta(days=30 + 15 * n), at=at)
+            irr.complete_action(session, lead, plan_id=plan_id, number=1, note="Refresher held (demo)", at=at)
+    return len(below)

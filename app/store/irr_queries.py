@@ -304,19 +304,25 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
     by_set: dict[tuple[str, str], dict] = {}
     overall = _Pairs()
     criterion_pairs: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    type_pairs: dict[str, _Pairs] = defaultdict(_Pairs)
+    type_sampled: dict[str, int] = defaultdict(int)
+    type_below: dict[str, set[str]] = defaultdict(set)
     for item, review in rows:
         name = item.reviewer_username
         sampled[name] += 1
+        type_sampled[item.review_type] += 1
         types[name].add(item.review_type)
         reviewer_ids[name] = item.reviewer_id
         if review is None:
             continue
         comparison = review.comparison or {}
         determination = tuple(comparison["determination"])
+        type_pairs[item.review_type].determination.append(determination)
         by_reviewer[name].determination.append(determination)
         overall.determination.append(determination)
         criteria = _criteria_pairs(comparison)
         for cid, original, audit in criteria:
+            type_pairs[item.review_type].criteria.append((original, audit))
             by_reviewer[name].criteria.append((original, audit))
             overall.criteria.append((original, audit))
         if item.set_id:
@@ -358,6 +364,15 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
             decisions_in_time=in_time.get(name, 0),
             percent_in_time=percent(in_time.get(name, 0), decided.get(name, 0)),
         ))
+    for row in reviewers:
+        if row["below_target"]:
+            for review in row["review_types"]:
+                type_below[review].add(row["username"])
+    review_types = [{"review_type": t, "label": REVIEW_TYPES[t], "sampled": type_sampled[t],
+                     "reviewed": len(type_pairs[t].determination),
+                     "determination_agreement": agreement(type_pairs[t].determination).to_json(),
+                     "criteria_agreement": agreement(type_pairs[t].criteria).to_json(),
+                     "below_target": len(type_below[t])} for t in REVIEW_TYPES if type_sampled.get(t)]
     lib = library(session)
     sets = []
     for (set_id, version), entry in sorted(by_set.items()):
@@ -375,6 +390,7 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
     order, table = contingency(overall.determination, categories) if overall.determination else (categories, [])
     report.update({
         "reviewers": reviewers,
+        "review_types": review_types,
         "criteria_sets": sets,
         "overall": {
             "sampled": sum(sampled.values()), "reviewed": len(overall.determination),
