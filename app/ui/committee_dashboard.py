@@ -2,7 +2,8 @@
 
 Filters (period, team, line of business) on top; the sections down the page (app.store.committee.SECTIONS), each
 chart with its table right under it; a list of the sections on the left to jump to one. The figures are aggregated
-in SQL on a worker thread (app.ui.tasks.Task); the packet renders off the GUI thread too.
+in SQL on a worker thread (app.ui.tasks.TaskQueue: the main window's store worker when opened from it); the
+packet renders there too.
 
 Keys: Alt+F / Alt+T the period, Alt+E team, Alt+L line of business, Enter or F5 refresh, Ctrl+1 the sections
 list, Ctrl+P save the packet as PDF, Esc close.
@@ -22,7 +23,7 @@ from app.domain.committee import Filters, SectionView
 from app.domain.vocabulary import LINES_OF_BUSINESS, TEAMS
 from app.store.engine import Store
 from app.ui.bar_chart import BarChartWidget, SpecTableModel
-from app.ui.tasks import Task
+from app.ui.tasks import Job, TaskQueue
 
 
 def quarter_before(today: date) -> tuple[date, date]:
@@ -91,13 +92,18 @@ class SectionWidget(QFrame):
 
 class CommitteeDashboard(QMainWindow):
     def __init__(self, store: Store, parent=None, *, today: date | None = None,
-                 clock=lambda: datetime.now(timezone.utc)):
+                 clock=lambda: datetime.now(timezone.utc), worker: TaskQueue | None = None):
+        """`worker`: the main window's store worker (one thread on the store besides the GUI's); a window of its
+        own makes its own."""
         super().__init__(parent)
         self.setWindowTitle("Committee dashboard — UM Reviewer Workstation")
         self.setAccessibleName("Committee dashboard")
         self._store = store
         self._clock = clock
-        self._task: Task | None = None
+        self._own_worker = worker is None
+        self.worker = worker or TaskQueue("committee dashboard", self)
+        self._job: Job | None = None
+        self._packet_job: Job | None = None
         self.dashboard = None
         self.sections: list[SectionWidget] = []
         first, last = quarter_before(today or date.today())
@@ -180,7 +186,7 @@ class CommitteeDashboard(QMainWindow):
         if filters.last < filters.first:
             self.status.setText("The last day is before the first day: choose the period again.")
             return
-        if self._task is not None and self._task.isRunning():
+        if self._job is not None and not self._job.done:
             return
         self.refresh_button.setEnabled(False)
         self.status.setText("Counting…")
@@ -192,12 +198,20 @@ class CommitteeDashboard(QMainWindow):
             with self._store.session() as session:
                 return build(session, filters, now)
 
-        self._task = Task(work, "committee dashboard", self)
-        self._task.succeeded.connect(self.show_dashboard)
-        self._task.failed.connect(lambda error: self.status.setText(
+        self._job = self.worker.submit(work, "committee dashboard")
+        self._job.succeeded.connect(self.show_dashboard)
+        self._job.failed.connect(lambda error: self.status.setText(
             f"The figures could not be counted: {error}. Try Refresh again; the log has the details."))
-        self._task.finished.connect(lambda: self.refresh_button.setEnabled(True))
-        self._task.start()
+        self._job.finished.connect(lambda: self.refresh_button.setEnabled(True))
+
+    @property
+    def busy(self) -> bool:
+        return any(job is not None and not job.done for job in (self._job, self._packet_job))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self._own_worker:
+            self.worker.stop()
+        super().closeEvent(event)
 
     def show_dashboard(self, dashboard) -> None:
         self.dashboard = dashboard
@@ -229,7 +243,7 @@ class CommitteeDashboard(QMainWindow):
         if path:
             self.save_packet(Path(path))
 
-    def save_packet(self, path: Path) -> Task:
+    def save_packet(self, path: Path) -> Job:
         filters = self.filters()
         now = self._clock()
         self.packet_button.setEnabled(False)
@@ -247,11 +261,10 @@ class CommitteeDashboard(QMainWindow):
             partial.replace(path)
             return path
 
-        task = Task(work, "committee packet", self)
-        task.succeeded.connect(lambda saved: self.status.setText(f"Packet saved to {saved}."))
-        task.failed.connect(lambda error: self.status.setText(
+        job = self.worker.submit(work, "committee packet")
+        job.succeeded.connect(lambda saved: self.status.setText(f"Packet saved to {saved}."))
+        job.failed.connect(lambda error: self.status.setText(
             f"The packet could not be saved ({error}); choose another folder and try again."))
-        task.finished.connect(lambda: self.packet_button.setEnabled(True))
-        self._packet_task = task
-        task.start()
-        return task
+        job.finished.connect(lambda: self.packet_button.setEnabled(True))
+        self._packet_job = job
+        return job
