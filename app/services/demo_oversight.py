@@ -91,11 +91,14 @@ def decision_events(tar: str, case_id: uuid.UUID, *, code: str, category: str, l
 
 
 def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.patel", auditor: str = "auditor.brown",
-                    weak_reviewers: int = 2, at: datetime | None = None) -> dict:
-    """Draw the year's sample and re-review it as the demo auditor, through app.services.irr."""
+                    weak_reviewers: int = 2, at: datetime | None = None, limit: int | None = None) -> dict:
+    """Draw the year's sample and re-review it as the demo auditor, through app.services.irr (the first `limit`
+    sampled cases only, when given)."""
+    from sqlalchemy import select
+
     from app.services import irr
     from app.store.irr_queries import annual_sample, blind_case, items_of
-    from app.store.models import IrrItem
+    from app.store.models import IrrItem, IrrReview
 
     with store.session() as session, session.begin():
         irr.draw_sample(session, lead, year=year, seed=seed, at=at)
@@ -107,9 +110,12 @@ def work_demo_audit(store, year: int, *, seed: int = 2026, lead: str = "lead.pat
     weak = set(rng.sample([r for r in reviewers if r.startswith("staff.")] or reviewers,
                           k=min(weak_reviewers, len(reviewers))))
     done = 0
-    for item_id in [item.id for item in items]:
+    for item_id in [item.id for item in items][:limit]:
         with store.session() as session, session.begin():
             item = session.get(IrrItem, item_id)
+            if session.scalar(select(IrrReview.id).where(IrrReview.item_id == item.id,
+                                                         IrrReview.submitted_at.is_not(None))) is not None:
+                continue  # re-reviewed already (a second run)
             who = auditor
             from app.services.irr import _original
 
@@ -138,11 +144,16 @@ def _open_demo_plans(store, year: int, lead: str, at: datetime | None) -> int:
     from app.store.irr_queries import irr_report
 
     with store.session() as session:
-        below = [r["username"] for r in irr_report(session, year)["reviewers"] if r["below_target"]]
+        below = [r["username"] for r in irr_report(session, year)["reviewers"]
+                 if r["below_target"] and r["corrective_action_plan"] is None]
     today = _plan_time(at or datetime.now().astimezone()).date()
     for n, reviewer in enumerate(below):
         plan_id = uuid.uuid5(uuid.NAMESPACE_URL, f"umws-demo-plan/{year}/{reviewer}")
         with store.session() as session, session.begin():
+            from app.store.models import CorrectivePlan
+
+            if session.get(CorrectivePlan, plan_id) is not None:
+                continue
             irr.open_plan(session, lead, plan_id=plan_id, year=year, reviewer=reviewer, owner=lead,
                           actions=["Criteria refresher with the medical director",
                                    "Co-review ten cases with the nurse lead"],

@@ -211,8 +211,11 @@ def blind_view(session: Session, username: str, item_id: uuid.UUID | str) -> Bli
 
 
 def _set_criteria(session: Session, item: IrrItem) -> list[str]:
-    view = blind_case(session, item)
-    return list(view.answerable)
+    """The criteria ids of the set version the reviewer had applied (none: judge the determination only)."""
+    from app.store.criteria_library import library
+
+    cset = library(session).get(item.set_id, item.set_version) if item.set_id else None
+    return [c.id for c in cset.criteria()] if cset is not None else []
 
 
 @intent("irr-answer", commutes=always)
