@@ -29,7 +29,7 @@ from app.domain.irr_sampling import MAX_PER_REVIEWER, TARGET_PERCENT, draw, samp
 from app.domain.plantime import to_plan
 from app.services import audit
 from app.services.cases import ActionRefused, InvalidInput, NotFound, iso_utc, user_by_name
-from app.services.intents import action_time, always, intent
+from app.services.intents import Call, action_time, always, decode, intent
 from app.store.criteria_answers import checklist
 from app.store.irr_queries import (
     BlindCase, annual_sample, applied_set_at, blind_case, decided_cases, irr_report, sample_agreement, year_bounds,
@@ -45,6 +45,11 @@ RE_AUDIT_DEFAULT = 10
 __all__ = ["ActionRefused", "InvalidInput", "NotFound", "add_action", "blind_view", "change_due_date",
            "close_plan", "complete_action", "draw_re_audit", "draw_sample", "open_plan", "preview_sample",
            "record_answer", "record_re_audit", "report", "submit_review"]
+
+
+def _about_no_case(session: Session, call: Call) -> tuple[tuple, dict]:
+    """A replayed IRR intent's arguments: (username,) and the payload (no TAR: the program is about no one case)."""
+    return (call.actor,), {key: decode(value) for key, value in call.payload.items()}
 
 
 def _now(at: datetime | None) -> datetime:
@@ -131,7 +136,7 @@ def _record_items(session: Session, sample: IrrSample, chosen: dict[str, object]
             set_sha256=cset.sha256 if cset else None))
 
 
-@intent("irr-draw-sample", commutes=always)
+@intent("irr-draw-sample", commutes=always, from_call=_about_no_case)
 def draw_sample(session: Session, username: str, *, year: int, seed: int, at: datetime | None = None) -> DrawResult:
     """Draw and record the year's sample with `seed`, for blind re-review. One annual sample per year: drawing
     again with the same seed gives the recorded one; another seed is refused."""
@@ -218,7 +223,7 @@ def _set_criteria(session: Session, item: IrrItem) -> list[str]:
     return [c.id for c in cset.criteria()] if cset is not None else []
 
 
-@intent("irr-answer", commutes=always)
+@intent("irr-answer", commutes=always, from_call=_about_no_case)
 def record_answer(session: Session, username: str, *, item_id: uuid.UUID | str, criterion_id: str, answer: str,
                   note: str | None = None, at: datetime | None = None) -> BlindCase:
     """The auditor's answer to one criterion of a sampled case (a new row each time; the latest counts)."""
@@ -259,7 +264,7 @@ def _original(session: Session, item: IrrItem) -> tuple[str, dict[str, str]]:
     return outcome, answers
 
 
-@intent("irr-submit", commutes=always)
+@intent("irr-submit", commutes=always, from_call=_about_no_case)
 def submit_review(session: Session, username: str, *, item_id: uuid.UUID | str, determination: str,
                   note: str | None = None, at: datetime | None = None) -> dict:
     """Submit the re-review with the auditor's determination; every criterion must be answered. The comparison with
@@ -350,7 +355,7 @@ def _actions(actions: Sequence[str]) -> list[str]:
     return cleaned
 
 
-@intent("irr-open-plan", commutes=always)
+@intent("irr-open-plan", commutes=always, from_call=_about_no_case)
 def open_plan(session: Session, username: str, *, plan_id: uuid.UUID, year: int, reviewer: str, owner: str,
               actions: Sequence[str], due_date: date, at: datetime | None = None) -> CorrectivePlan:
     """Open a corrective action plan for a reviewer whose audit for the year is complete and below the target."""
@@ -396,7 +401,7 @@ def open_plan(session: Session, username: str, *, plan_id: uuid.UUID, year: int,
     return plan
 
 
-@intent("irr-plan-action-added", commutes=always)
+@intent("irr-plan-action-added", commutes=always, from_call=_about_no_case)
 def add_action(session: Session, username: str, *, plan_id: uuid.UUID | str, action: str,
                at: datetime | None = None) -> CorrectivePlan:
     actor = _program_lead(session, username, "change a corrective action plan")
@@ -409,7 +414,7 @@ def add_action(session: Session, username: str, *, plan_id: uuid.UUID | str, act
     return plan
 
 
-@intent("irr-plan-action-done", commutes=always)
+@intent("irr-plan-action-done", commutes=always, from_call=_about_no_case)
 def complete_action(session: Session, username: str, *, plan_id: uuid.UUID | str, number: int,
                     note: str | None = None, at: datetime | None = None) -> CorrectivePlan:
     """Record action `number` (1, 2, ...) of the plan as done, with a note saying how."""
@@ -429,7 +434,7 @@ def complete_action(session: Session, username: str, *, plan_id: uuid.UUID | str
     return plan
 
 
-@intent("irr-plan-due-changed", commutes=always)
+@intent("irr-plan-due-changed", commutes=always, from_call=_about_no_case)
 def change_due_date(session: Session, username: str, *, plan_id: uuid.UUID | str, due_date: date, reason: str,
                     at: datetime | None = None) -> CorrectivePlan:
     actor = _program_lead(session, username, "change a corrective action plan")
@@ -449,7 +454,7 @@ def _re_audit_sample(session: Session, plan: CorrectivePlan) -> IrrSample | None
                           .order_by(IrrSample.drawn_at.desc()).limit(1))
 
 
-@intent("irr-plan-re-audit-drawn", commutes=always)
+@intent("irr-plan-re-audit-drawn", commutes=always, from_call=_about_no_case)
 def draw_re_audit(session: Session, username: str, *, plan_id: uuid.UUID | str, seed: int,
                   size: int = RE_AUDIT_DEFAULT, at: datetime | None = None) -> DrawResult:
     """Draw the re-audit: `size` of the reviewer's decisions made since the plan opened, at random with `seed`,
@@ -488,7 +493,7 @@ def draw_re_audit(session: Session, username: str, *, plan_id: uuid.UUID | str, 
     return DrawResult(sample.id, population, True)
 
 
-@intent("irr-plan-re-audit-recorded", commutes=always)
+@intent("irr-plan-re-audit-recorded", commutes=always, from_call=_about_no_case)
 def record_re_audit(session: Session, username: str, *, plan_id: uuid.UUID | str,
                     at: datetime | None = None) -> CorrectivePlan:
     """Record the re-audit's result once every case of it is re-reviewed: its agreement, computed, never typed."""
@@ -511,7 +516,7 @@ def record_re_audit(session: Session, username: str, *, plan_id: uuid.UUID | str
     return plan
 
 
-@intent("irr-plan-closed", commutes=always)
+@intent("irr-plan-closed", commutes=always, from_call=_about_no_case)
 def close_plan(session: Session, username: str, *, plan_id: uuid.UUID | str, note: str,
                at: datetime | None = None) -> CorrectivePlan:
     actor = _program_lead(session, username, "close a corrective action plan")
