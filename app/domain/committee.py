@@ -252,7 +252,7 @@ def overturns_view(figures: dict) -> SectionView:
     table = Table("Overturns", (("reason", "Reopened on"), ("reopened", "Reopened"),
                                 *((res, RESULT_LABELS[res]) for res in results),
                                 ("overturn_rate", "% overturned of decided again")), tuple(rows),
-                  {"reason": "Adverse determinations in the period", "reopened": figures["adverse"]})
+                  {"reason": "Denials and modifications of the period", "reopened": figures["adverse"]})
     return SectionView("overturns", "Overturns (P2P and appeals)", (Panel(table, chart),), (
         "From what the case workflow records today: a physician reopens a denial or a modification on a "
         "peer-to-peer or appeal outcome and decides again; the new determination supersedes the first.",

@@ -23,9 +23,19 @@ from app.domain.committee import Filters, SectionView
 from app.domain.irr_sampling import REVIEW_TYPES, TARGET_PERCENT
 from app.domain.plantime import PLAN_TZ, to_plan
 from app.domain.timeliness_report import request_type
-from app.store.models import OPEN_CASE_SQL, Case, CaseEvent, CaseWorkflow, Letter, Member
+from app.store.models import OPEN_CASE_SQL, PENDED_CASE_SQL, Case, CaseEvent, CaseWorkflow, Letter, Member
 
 ADVERSE = ("denied", "partially-approved")
+
+
+def _not_indexed(session: Session, column):
+    """`column` in a WHERE term that SQLite must not pick an index for (its planner, without table statistics,
+    prefers a narrow index on that term and then reads every matching wide row, where the range term would have read
+    a covering index of migration 0014): SQLite's unary + (https://sqlite.org/optoverview.html, "Disqualifying
+    WHERE clause terms using unary-+"). Other engines get the column as it is."""
+    if session.get_bind().dialect.name != "sqlite":
+        return column
+    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
 
 
 def _day_start(day: date) -> datetime:
@@ -64,8 +74,9 @@ def volumes(session: Session, filters: Filters, now: datetime) -> dict:
 
 def decisions(session: Session, filters: Filters, now: datetime) -> dict:
     start, end = period(filters)
+    decided_at = _not_indexed(session, Case.decided_at)  # read ix_cases_decided_figures in group order
     query = _filtered(select(Case.outcome, Case.line_of_business, func.count())
-                      .where(Case.decided_at >= start, Case.decided_at < end, Case.outcome.is_not(None))
+                      .where(decided_at >= start, decided_at < end, Case.outcome.is_not(None))
                       .group_by(Case.outcome, Case.line_of_business), filters)
     rows = [{"outcome": o, "line_of_business": lob, "decided": n} for o, lob, n in session.execute(query)]
     return {"rows": rows, "total": sum(r["decided"] for r in rows)}
@@ -101,56 +112,79 @@ def _rule_sets(lob: str, timing: str, urgency: str, medication: bool, epoch: int
     return tuple(coverage.ids)
 
 
+def _epochs(boundaries: list[date], end: datetime) -> list[tuple[int, datetime | None, datetime | None]]:
+    """(epoch number, first received instant, end) of each stretch between rule set boundaries that starts before
+    `end`: requests received in one stretch have the same rule sets."""
+    edges = [_day_start(day) for day in boundaries]
+    out = []
+    for n in range(len(edges) + 1):
+        first = edges[n - 1] if n > 0 else None
+        last = edges[n] if n < len(edges) else None
+        if first is None or first < end:
+            out.append((n, first, last))
+    return out
+
+
 def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
     """Per clock, rule sets and request type: counted, in time, late, open past due, mean hours."""
     start, end = period(filters)
     boundaries = _epoch_boundaries()
-    epoch = _epoch_column(boundaries).label("epoch")
-    medication = case((Case.service_category == "medication", 1), else_=0).label("medication")
-    keys = (Case.line_of_business, Case.review_timing, Case.urgency, medication, epoch)
+    keys = (Case.line_of_business, Case.review_timing, Case.urgency, Case.service_category)
     in_time = case((or_(Case.decision_due_at.is_(None), Case.decided_at <= Case.decision_due_at), 1), else_=0)
-    decided = _filtered(select(*keys, func.count(), func.sum(in_time),
-                               func.avg(_hours(session, Case.decided_at, Case.received_at)))
-                        .where(Case.decided_at >= start, Case.decided_at < end)
-                        .group_by(*keys), filters)
     groups: dict[tuple, dict] = {}
 
-    def group(clock: str, lob, timing, urgency, med, ep) -> dict:
-        rule_sets = _rule_sets(lob, timing, urgency, bool(med), int(ep), boundaries)
+    def group(clock: str, lob, timing, urgency, category, ep) -> dict:
+        rule_sets = _rule_sets(lob, timing, urgency, category == "medication", int(ep), boundaries)
         key = (clock, rule_sets, request_type(urgency, timing))
         return groups.setdefault(key, {"clock": clock, "rule_sets": list(rule_sets),
                                        "request_type": request_type(urgency, timing), "counted": 0, "in_time": 0,
                                        "late": 0, "open_past_due": 0, "_hours": 0.0})
 
-    for lob, timing, urgency, med, ep, n, ok, hours in session.execute(decided):
-        g = group("decision", lob, timing, urgency, med, ep)
-        g["counted"] += n
-        g["in_time"] += int(ok or 0)
-        g["late"] += n - int(ok or 0)
-        g["_hours"] += float(hours or 0) * n
+    def received_in(query, first, last):
+        if first is not None:
+            query = query.where(Case.received_at >= first)
+        if last is not None:
+            query = query.where(Case.received_at < last)
+        return query
+
+    # One query per stretch of received days with the same rule sets: GROUP BY plain columns reads the covering
+    # index ix_cases_timeliness_figures in its order, with no sort.
+    decided_at = _not_indexed(session, Case.decided_at)
+    for ep, first, last in _epochs(boundaries, end):
+        decided = _filtered(received_in(
+            select(*keys, func.count(), func.sum(in_time),
+                   func.avg(_hours(session, Case.decided_at, Case.received_at)))
+            .where(decided_at >= start, decided_at < end), first, last).group_by(*keys), filters)
+        for lob, timing, urgency, category, n, ok, hours in session.execute(decided):
+            g = group("decision", lob, timing, urgency, category, ep)
+            g["counted"] += n
+            g["in_time"] += int(ok or 0)
+            g["late"] += n - int(ok or 0)
+            g["_hours"] += float(hours or 0) * n
+    boundary_epoch = _epoch_column(boundaries).label("epoch")
     breach_end = min(end, now)
-    open_past_due = _filtered(select(*keys, func.count())
-                              .where(literal_column(OPEN_CASE_SQL), Case.decided_at.is_(None),
+    open_past_due = _filtered(select(*keys, boundary_epoch, func.count())
+                              .where(literal_column(OPEN_CASE_SQL), _not_indexed(session, Case.decided_at).is_(None),
                                      Case.decision_due_at >= start, Case.decision_due_at < breach_end)
-                              .group_by(*keys), filters)
-    for lob, timing, urgency, med, ep, n in session.execute(open_past_due):
-        group("decision", lob, timing, urgency, med, ep)["open_past_due"] += n
+                              .group_by(*keys, boundary_epoch), filters)
+    for lob, timing, urgency, category, ep, n in session.execute(open_past_due):
+        group("decision", lob, timing, urgency, category, ep)["open_past_due"] += n
     # Notification clocks: the current determination's letters carry the due (mail_by_at) from the clock engine.
     notified = case((Letter.recipient == "provider", CaseWorkflow.provider_notified_at),
                     else_=CaseWorkflow.member_notified_at)
     notice_in_time = case((and_(notified.is_not(None), notified <= Letter.mail_by_at), 1), else_=0)
     notice_open_late = case((and_(notified.is_(None), Letter.mail_by_at < now), 1), else_=0)
     notices = _filtered(
-        select(Letter.recipient, *keys, func.count(), func.sum(notice_in_time), func.sum(notice_open_late),
-               func.sum(case((notified.is_not(None), 1), else_=0)))
+        select(Letter.recipient, *keys, boundary_epoch, func.count(), func.sum(notice_in_time),
+               func.sum(notice_open_late), func.sum(case((notified.is_not(None), 1), else_=0)))
         .select_from(Case)
         .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
         .join(Letter, and_(Letter.source_event_id == CaseWorkflow.determination_event_id,
                            Letter.status != "superseded", Letter.mail_by_at.is_not(None)))
         .where(Case.decided_at >= start, Case.decided_at < end)
-        .group_by(Letter.recipient, *keys), filters)
-    for recipient, lob, timing, urgency, med, ep, n, ok, open_late, sent in session.execute(notices):
-        g = group("notification" if recipient == "provider" else "member_notice", lob, timing, urgency, med, ep)
+        .group_by(Letter.recipient, *keys, boundary_epoch), filters)
+    for recipient, lob, timing, urgency, category, ep, n, ok, open_late, sent in session.execute(notices):
+        g = group("notification" if recipient == "provider" else "member_notice", lob, timing, urgency, category, ep)
         g["counted"] += int(sent or 0)
         g["in_time"] += int(ok or 0)
         g["late"] += int(sent or 0) - int(ok or 0)
@@ -181,7 +215,7 @@ def pended(session: Session, filters: Filters, now: datetime) -> dict:
                       .select_from(Case)
                       .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
                       .outerjoin(pend, pend.id == CaseWorkflow.pend_event_id)
-                      .where(Case.status == "pended").group_by(bucket), filters)
+                      .where(literal_column(PENDED_CASE_SQL)).group_by(bucket), filters)
     rows = [{"bucket": b, "pended": n, "past_due": int(p or 0)} for b, n, p in session.execute(query)]
     return {"as_of": to_plan(now).strftime("%m/%d/%Y %I:%M %p PT"), "rows": rows,
             "total": sum(r["pended"] for r in rows), "past_due": sum(r["past_due"] for r in rows)}
@@ -189,14 +223,13 @@ def pended(session: Session, filters: Filters, now: datetime) -> dict:
 
 # ----- overturns ------------------------------------------------------------------------------------------------
 def overturns(session: Session, filters: Filters, now: datetime) -> dict:
-    """Adverse determinations made in the period, and the reopenings of the period with what followed: the first
-    determination after each reopening (none yet: pending)."""
+    """Denials and modifications standing in the period (current determinations made in it, and those reopened in
+    it), and the reopenings of the period with what followed: the first determination after each reopening (none
+    yet: pending)."""
     start, end = period(filters)
-    outcome = CaseEvent.payload["outcome"].as_string()
     adverse = session.scalar(_filtered(
-        select(func.count()).select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
-        .where(text("case_events.kind = 'determined'"), CaseEvent.occurred_at >= start, CaseEvent.occurred_at < end,
-               outcome.in_(ADVERSE)), filters)) or 0
+        select(func.count()).select_from(Case)
+        .where(Case.decided_at >= start, Case.decided_at < end, Case.outcome.in_(ADVERSE)), filters)) or 0
     reopened = aliased(CaseEvent)
     later = aliased(CaseEvent)
     first_after = (select(func.min(later.occurred_at)).where(later.case_id == reopened.case_id,
@@ -219,7 +252,10 @@ def overturns(session: Session, filters: Filters, now: datetime) -> dict:
         result = _result(previous, new)
         counts[(reason, result)] = counts.get((reason, result), 0) + n
     rows = [{"reason": reason, "result": result, "cases": n} for (reason, result), n in sorted(counts.items())]
-    return {"adverse": adverse, "rows": rows, "reopened": sum(r["cases"] for r in rows)}
+    reopened_total = sum(r["cases"] for r in rows)
+    overturned = sum(r["cases"] for r in rows if r["result"] in ("overturned", "partly-overturned"))
+    # a reopened case decided again favourably no longer counts among the current adverse determinations
+    return {"adverse": adverse + overturned, "rows": rows, "reopened": reopened_total}
 
 
 def _result(previous: str | None, new: str | None) -> str:
@@ -244,7 +280,8 @@ def utilization(session: Session, filters: Filters, now: datetime) -> dict:
                func.sum(case((inpatient, func.coalesce(Case.requested_los_days, 0)), else_=0)),
                func.sum(case((snf, 1), else_=0)),
                func.sum(case((snf, func.coalesce(Case.requested_los_days, 0)), else_=0)))
-        .where(Case.decided_at >= start, Case.decided_at < end, authorized, or_(inpatient, snf))
+        .where(Case.decided_at >= start, Case.decided_at < end, authorized,
+               _not_indexed(session, Case.service_category).in_(("inpatient", "ltc-snf")))
         .group_by(Case.line_of_business), filters)
     members = session.scalar(select(func.count()).select_from(Member)) or 0
     months = ((filters.last - filters.first).days + 1) / (365.25 / 12)
@@ -270,7 +307,7 @@ def inter_rater(session: Session, filters: Filters, now: datetime) -> dict:
 
     years = []
     for year in range(filters.first.year, filters.last.year + 1):
-        report = irr_report(session, year, today=to_plan(now).date())
+        report = irr_report(session, year, today=to_plan(now).date(), case_loads=False)
         years.append(_irr_year(report))
     return {"target_percent": TARGET_PERCENT, "years": years}
 

@@ -241,13 +241,26 @@ class _Pairs:
     criteria: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _reviews(session: Session, sample_ids: list[uuid.UUID]) -> list[tuple[IrrItem, IrrReview | None]]:
+@dataclass(frozen=True)
+class _Reviewed:
+    reviewer_username: str
+    review_type: str
+    set_id: str | None
+    set_version: str | None
+    comparison: dict | None  # None: not re-reviewed (submitted) yet
+
+
+def _reviews(session: Session, sample_ids: list[uuid.UUID]) -> list[_Reviewed]:
+    """Each sampled decision of the samples with its submitted review's comparison (plain columns, no ids: the
+    report reads a year's sample in one pass)."""
     if not sample_ids:
         return []
-    return list(session.execute(
-        select(IrrItem, IrrReview).outerjoin(IrrReview, and_(IrrReview.item_id == IrrItem.id,
-                                                             IrrReview.submitted_at.is_not(None)))
-        .where(IrrItem.sample_id.in_(sample_ids)).order_by(IrrItem.reviewer_username, IrrItem.tar)).all())
+    rows = session.execute(
+        select(IrrItem.reviewer_username, IrrItem.review_type, IrrItem.set_id, IrrItem.set_version,
+               IrrReview.comparison)
+        .outerjoin(IrrReview, and_(IrrReview.item_id == IrrItem.id, IrrReview.submitted_at.is_not(None)))
+        .where(IrrItem.sample_id.in_(sample_ids)).order_by(IrrItem.reviewer_username, IrrItem.tar))
+    return [_Reviewed(*row) for row in rows]
 
 
 def _criteria_pairs(comparison: dict) -> list[tuple[str, str, str]]:
@@ -258,7 +271,7 @@ def _criteria_pairs(comparison: dict) -> list[tuple[str, str, str]]:
 def sample_agreement(session: Session, sample_id: uuid.UUID) -> tuple[int, int, Agreement]:
     """(sampled, reviewed, determination agreement) of one sample (a re-audit's result)."""
     rows = _reviews(session, [sample_id])
-    pairs = [tuple(review.comparison["determination"]) for _, review in rows if review is not None]
+    pairs = [tuple(row.comparison["determination"]) for row in rows if row.comparison is not None]
     return len(rows), len(pairs), agreement(pairs)
 
 
@@ -285,9 +298,10 @@ def plans_json(session: Session, year: int | None = None, *, today: date | None 
     return out
 
 
-def irr_report(session: Session, year: int, *, today: date | None = None) -> dict:
+def irr_report(session: Session, year: int, *, today: date | None = None, case_loads: bool = True) -> dict:
     """The year's inter-rater reliability results: per reviewer (agreement and timeliness only), per criteria set,
-    overall, and the corrective action plans."""
+    overall, and the corrective action plans. `case_loads=False` leaves out each reviewer's decided cases and
+    decisions in time (read from the year's determinations; the committee's section needs neither)."""
     sample = annual_sample(session, year)
     report: dict = {"year": year, "target_percent": TARGET_PERCENT, "sample_drawn": sample is not None,
                     "seed": sample.seed if sample else None}
@@ -307,15 +321,14 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
     type_pairs: dict[str, _Pairs] = defaultdict(_Pairs)
     type_sampled: dict[str, int] = defaultdict(int)
     type_below: dict[str, set[str]] = defaultdict(set)
-    for item, review in rows:
+    for item in rows:
         name = item.reviewer_username
         sampled[name] += 1
         type_sampled[item.review_type] += 1
         types[name].add(item.review_type)
-        reviewer_ids[name] = item.reviewer_id
-        if review is None:
+        if item.comparison is None:
             continue
-        comparison = review.comparison or {}
+        comparison = item.comparison
         determination = tuple(comparison["determination"])
         type_pairs[item.review_type].determination.append(determination)
         by_reviewer[name].determination.append(determination)
@@ -334,7 +347,10 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
                 entry["pairs"].criteria.append((original, audit))
                 criterion_pairs[(item.set_id, item.set_version, cid)].append((original, audit))
     start, end = year_bounds(year)
-    load = decided_cases(session, start, end, set(reviewer_ids.values())) if reviewer_ids else []
+    if sampled and case_loads:
+        reviewer_ids = dict(session.execute(select(User.username, User.id)
+                                            .where(User.username.in_(list(sampled)))).all())
+    load = decided_cases(session, start, end, set(reviewer_ids.values())) if reviewer_ids and case_loads else []
     decided: dict[str, int] = defaultdict(int)
     in_time: dict[str, int] = defaultdict(int)
     for d in load:
@@ -353,7 +369,8 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
         reviewers.append(reviewer_row(
             username=name, full_name=full_names.get(name, name), role=roles.get(name),
             review_types=sorted(types[name], key=list(REVIEW_TYPES).index),
-            decided=decided.get(name, 0), sample_size=sampled[name], reviewed=len(pairs.determination),
+            decided=decided.get(name, 0) if case_loads else None, sample_size=sampled[name],
+            reviewed=len(pairs.determination),
             audit_complete=complete,
             determination_agreement=determination.to_json(), criteria_agreement=agreement(pairs.criteria).to_json(),
             below_target=complete and below_target(determination.percent, TARGET_PERCENT),
@@ -361,8 +378,8 @@ def irr_report(session: Session, year: int, *, today: date | None = None) -> dic
             corrective_action_plan=None if plan is None else {
                 "plan_id": plan["plan_id"], "state": plan["state"], "due_date": plan["due_date"],
                 "overdue": plan["overdue"]},
-            decisions_in_time=in_time.get(name, 0),
-            percent_in_time=percent(in_time.get(name, 0), decided.get(name, 0)),
+            decisions_in_time=in_time.get(name, 0) if case_loads else None,
+            percent_in_time=percent(in_time.get(name, 0), decided.get(name, 0)) if case_loads else None,
         ))
     for row in reviewers:
         if row["below_target"]:
