@@ -25,6 +25,10 @@ PLAN_COLUMNS = (("reviewer", "Reviewer"), ("state_label", "State"), ("owner", "O
                 ("re_audit_percent", "Re-audit %"))
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _text(value) -> str:
     if value is None:
         return "—"
@@ -154,7 +158,8 @@ class ResultsTab(QWidget):
             self.summary.setText(
                 f"{overall['reviewed']} of {overall['sampled']} sampled cases re-reviewed; agreement on the "
                 f"determination {_text(d['percent_agreement'])}% (kappa {_text(d['kappa'])}); "
-                f"{overall['reviewers_below_target']} reviewers below the {report['target_percent']:g}% target.")
+                f"{_count(overall['reviewers_below_target'], 'reviewer')} below the "
+                f"{report['target_percent']:g}% target.")
         rows = [reviewer_cells(r) for r in report["reviewers"]]
         self.reviewers.setRowCount(len(rows))
         for r, row in enumerate(rows):
