@@ -137,6 +137,72 @@ def shoot_checklist(app, store, shoot) -> None:
         view.reject()
 
 
+def shoot_oversight(app, store, shoot, out: Path) -> None:
+    """committee-dashboard, committee-dashboard-irr (the UM committee's dashboard for the year), irr-blind-review
+    (an auditor re-reviewing a sampled case blind), irr-results (agreement per reviewer, a corrective action plan),
+    committee-packet (the packet's first pages, from its PDF with pdftoppm when it is installed)."""
+    import shutil
+    import subprocess
+    from datetime import date
+
+    from app.domain.committee import Filters
+    from app.domain.plantime import to_plan
+    from app.letters.committee_packet import render_packet
+    from app.services.demo_oversight import work_demo_audit
+    from app.store.committee import build
+    from app.store.irr_queries import annual_sample, items_of
+    from app.store.worklist import viewer_for
+    from app.ui.committee_dashboard import CommitteeDashboard
+    from app.ui.irr_window import IrrWindow
+
+    year = to_plan(datetime.now(timezone.utc)).year
+    with store.session() as session:
+        lead, auditor = viewer_for(session, "lead.patel"), viewer_for(session, "auditor.brown")
+    work_demo_audit(store, year, limit=0)  # the sample only, to count it
+    with store.session() as session:
+        total = len(items_of(session, annual_sample(session, year).id))
+    work_demo_audit(store, year, limit=max(0, total - 6))  # six cases left for the auditor
+    dashboard = CommitteeDashboard(store, today=date(year + 1, 1, 5))
+    dashboard.resize(1366, 860)
+    dashboard.show()
+    _wait(app, lambda: not dashboard.busy)
+    dashboard.first.setDate(date(year, 1, 1))
+    dashboard.refresh()
+    _wait(app, lambda: not dashboard.busy and dashboard.dashboard is not None
+          and dashboard.dashboard.filters.first == date(year, 1, 1))
+    shoot(dashboard, "committee-dashboard")
+    dashboard.section_list.setCurrentRow(len(dashboard.sections) - 1)
+    shoot(dashboard, "committee-dashboard-irr")
+    dashboard.close()
+    window = IrrWindow(store, auditor)
+    window.resize(1366, 800)
+    window.show()
+    window.tabs.setCurrentIndex(1)
+    tab = window.review_tab
+    _wait(app, lambda: not window.busy and tab.items.count() > 0)
+    row = next((i for i in range(tab.items.count()) if tab.items.item(i).text().endswith("to re-review")), 0)
+    tab.items.setCurrentRow(row)
+    _wait(app, lambda: not window.busy and tab.model is not None)
+    tab.tree.setFocus()
+    shoot(window, "irr-blind-review")
+    window.close()
+    results = IrrWindow(store, lead)
+    results.resize(1366, 800)
+    results.show()
+    results.tabs.setCurrentIndex(2)
+    _wait(app, lambda: not results.busy and results.results_tab.report is not None)
+    shoot(results, "irr-results")
+    results.close()
+    if shutil.which("pdftoppm"):
+        with store.session() as session:
+            built = build(session, Filters(date(year, 1, 1), date(year, 12, 31)))
+        pdf = out / "committee-packet.pdf.tmp"
+        pdf.write_bytes(render_packet(built.views, built.filters, built.prepared_at))
+        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out / "committee-packet")], check=True)
+        pdf.unlink()
+
+
 def _age(session, case) -> int:
     from app.store.criteria_answers import case_facts
 
@@ -340,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
 
         shoot_checklist(app, store, shoot)
+        shoot_oversight(app, store, shoot, args.out)  # issue 14
 
         supervisor = MainWindow(store, lead, QSettings(str(Path(home) / "lead.ini"), QSettings.Format.IniFormat))
         supervisor.resize(1366, 768)

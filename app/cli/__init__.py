@@ -85,6 +85,9 @@ def build_parser() -> ArgumentParser:
         module.register(sub)
     for module in (server, sync):
         module.register(sub)
+    from app.cli import irr  # issue 14: inter-rater reliability (the committee packet is under `report`)
+
+    irr.register(sub)
     return parser
 
 

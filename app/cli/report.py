@@ -22,7 +22,7 @@ def _year(text: str) -> int:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("report", help="timeliness and CMS-0057-F reports")
+    parser = sub.add_parser("report", help="timeliness, CMS-0057-F and UM committee reports")
     kinds = parser.add_subparsers(dest="report", metavar="REPORT", parser_class=type(parser))
     kinds.required = True
     timeliness = kinds.add_parser("timeliness", help="decisions in time per request type, and the breaches")
@@ -41,6 +41,9 @@ def register(sub) -> None:
     from app.cli.p2p import register_report  # issue 8: umws report p2p
 
     register_report(kinds)
+    from app.cli import committee  # issue 14: the UM committee's dashboard figures and packet
+
+    committee.register(kinds)
 
 
 def run_timeliness(args: argparse.Namespace) -> int:

@@ -3,7 +3,10 @@
 Every create, change and view of a case is one record, written in the same transaction as what it records
 (`app.services.cases.record_event` appends one for every case event). The device id is a UUID kept in
 `store_settings` ("device_id"), made on first use together with the chain head; each record takes the next number
-of the chain under a lock on the head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer at a time).
+of the chain under a lock on the head row: SELECT ... FOR UPDATE on PostgreSQL; on SQLite, which ignores FOR UPDATE,
+a no-op write on the head row first, which takes the database's one write lock before the head is read (without it,
+two threads of one workstation, the GUI and a background read that audits a view, could both read the same head
+and the second commit fail on the chain's unique (device, seq)).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.audit import (
@@ -98,9 +101,16 @@ def _head(session: Session, device: uuid.UUID) -> AuditChainHead | None:
     # Not flushing first: the head does not depend on what the action has pending (it is flushed with it at
     # commit, in one round), and a head made by device_id() in this session is flushed there.
     with session.no_autoflush:
-        return session.scalars(
-            select(AuditChainHead).where(AuditChainHead.device_id == device).with_for_update()
-        ).one_or_none()
+        if session.get_bind().dialect.name == "sqlite":
+            heads = AuditChainHead.__table__
+            session.execute(update(heads).where(heads.c.device_id == device).values(last_seq=heads.c.last_seq))
+        statement = select(AuditChainHead).where(AuditChainHead.device_id == device).with_for_update()
+        cached = session.identity_map.get(session.identity_key(AuditChainHead, device))
+        if cached is None or cached not in session.dirty:
+            # Sessions outlive their commits (expire_on_commit=False): read the head as it is now, unless this
+            # session has moved it and not yet written it.
+            statement = statement.execution_options(populate_existing=True)
+        return session.scalars(statement).one_or_none()
 
 
 def record_view(session: Session, *, actor: str, actor_kind: str = "user", what: str = "case",

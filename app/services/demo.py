@@ -71,6 +71,7 @@ COUNTIES = ["Solano", "Napa", "Yolo", "Sonoma", "Marin", "Mendocino", "Lake", "H
 
 BATCH = 2000
 FACILITY_WORDS = ("Medical Center", "Community Hospital", "Health Clinic")
+CLOSED_REACH_DAYS = 365  # closed cases reach back a year: the IRR sample and the committee's year (issue 14)
 DECIDED = ("determined", "notified", "closed")
 # Outcomes of decided demo cases; denials are about 4% of authorizations (seeds/003, MSO white paper).
 OUTCOMES = [("approved", 84), ("partially-approved", 5), ("denied", 4), ("withdrawn", 4),
@@ -320,6 +321,20 @@ def _diagnoses(rng: random.Random, category_codes: list[list[str]], first_code: 
     return chosen
 
 
+def _closed_reach_minutes(now: datetime) -> int:
+    """How far back closed demo cases go: a year, but never before every rule set of the clock engine is in force
+    (a request the clocks cannot count could not be received)."""
+    from app.domain.clocks import default_rule_book
+    from app.domain.plantime import PLAN_TZ
+
+    starts = [rs.effective_from for rs in default_rule_book().rule_sets if rs.effective_from is not None]
+    reach = CLOSED_REACH_DAYS * 24 * 60
+    if starts:
+        covered_from = datetime.combine(max(starts), datetime.min.time(), tzinfo=PLAN_TZ)
+        reach = min(reach, int((now - covered_from).total_seconds() // 60) - 1)
+    return max(reach, 3 * 24 * 60 + 1)
+
+
 def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], providers: list[dict],
           reviewers: dict[str, list[User]], physicians: list[User], now: datetime) -> dict:
     category = _pick(rng, CATEGORY_WEIGHTS)
@@ -335,7 +350,7 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
     # reach back months. A post-stabilization request (30 minutes) is only rarely still open.
     if status == "closed" or (timing == "post-stabilization" and rng.random() < 0.9):
         status = "closed"
-        received = now - timedelta(minutes=rng.randint(3 * 24 * 60, 180 * 24 * 60))
+        received = now - timedelta(minutes=rng.randint(3 * 24 * 60, _closed_reach_minutes(now)))
     elif timing == "post-stabilization":
         received = now - timedelta(minutes=rng.randint(1, 40))
     elif urgency == "urgent":
@@ -384,6 +399,12 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
         decided_at, outcome, decider = _decision(rng, received, due, now, assignee, physicians)
         events.append({"id": uuid.uuid4(), "case_id": case_id, "occurred_at": decided_at, "actor_id": decider.id,
                        "kind": "determined", "payload": {"outcome": outcome, "demo": True}})
+        from app.services.demo_oversight import decision_events  # issue 14: criteria work, reopenings
+
+        more, outcome, decided_at = decision_events(
+            tar, case_id, code=lines[0].code, category=category, lob=lob, timing=timing, received=received,
+            decided_at=decided_at, outcome=outcome, decider=decider, physicians=physicians, now=now)
+        events += more
     return {
         "case": {
             "id": case_id, "tar": tar, "line_of_business": lob, "service_category": category,

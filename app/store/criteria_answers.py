@@ -36,10 +36,13 @@ def _order(event: CaseEvent) -> tuple:
     return (event.occurred_at, (event.payload or {}).get("seq", 0))
 
 
-def criteria_events(session: Session, case_id: uuid.UUID) -> list[CaseEvent]:
-    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id,
-                                                     CaseEvent.kind.in_(CRITERIA_KINDS))).all()
-    return sorted(events, key=_order)
+def criteria_events(session: Session, case_id: uuid.UUID, as_of: datetime | None = None) -> list[CaseEvent]:
+    """The case's criteria events in order; with `as_of`, only those that had happened by then (issue 14: the case
+    as it stood at a determination)."""
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.kind.in_(CRITERIA_KINDS))
+    if as_of is not None:
+        query = query.where(CaseEvent.occurred_at <= as_of)
+    return sorted(session.scalars(query).all(), key=_order)
 
 
 def recorded_facts(events: list[CaseEvent]) -> dict[str, Any]:
@@ -198,9 +201,10 @@ def set_for_event(session: Session, payload: dict, lib: Library | None = None) -
     return cset
 
 
-def checklist(session: Session, case: Case, lib: Library | None = None) -> Checklist:
-    """The checklist of a case as its events say it is now (what the GUI shows and the determination file cites)."""
-    events = criteria_events(session, case.id)
+def checklist(session: Session, case: Case, lib: Library | None = None, *, as_of: datetime | None = None) -> Checklist:
+    """The checklist of a case as its events say it is now (what the GUI shows and the determination file cites);
+    with `as_of`, as it stood at that instant (the inter-rater reliability audit reads it at decision time)."""
+    events = criteria_events(session, case.id, as_of)
     facts = case_facts(session, case, events)
     names = _usernames(session, events)
     choice = current_choice(events)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        Time, TypeDecorator, Uuid, event, text)
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, Time, TypeDecorator, Uuid, event, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -59,6 +59,23 @@ UNASSIGNED_OPEN_CASE_SQL = f"{OPEN_CASE_SQL} AND assignee_id IS NULL"
 
 class Base(DeclarativeBase):
     pass
+
+
+# Issue 14: the UM committee's figures of a period read these covering indexes only, never the wide case rows (a
+# year of 200,000 cases in under a second; app.store.committee). The pended one is partial: queries name the status.
+PENDED_CASE_SQL = "status = 'pended'"
+COMMITTEE_INDEX_COLUMNS = {  # grouping columns first: GROUP BY reads the index in order, with no sort
+    "ix_cases_received_figures": ("service_category", "line_of_business", "received_at", "team"),
+    "ix_cases_decided_figures": ("outcome", "line_of_business", "decided_at", "team", "service_category",
+                                 "requested_los_days"),
+    "ix_cases_timeliness_figures": ("line_of_business", "review_timing", "urgency", "service_category", "decided_at",
+                                    "decision_due_at", "received_at", "team"),
+}
+COMMITTEE_INDEXES = (
+    *(Index(name, *columns) for name, columns in COMMITTEE_INDEX_COLUMNS.items()),
+    Index("ix_cases_pended_figures", "team", "line_of_business", "decision_due_at", "received_at", "id",
+          sqlite_where=text(PENDED_CASE_SQL), postgresql_where=text(PENDED_CASE_SQL)),
+)
 
 
 class Member(Base):
@@ -194,6 +211,7 @@ class Case(Base):
         Index("ix_cases_category_status", "service_category", "status"),
         Index("ix_cases_member", "member_id"),
         Index("ix_cases_decided_at", "decided_at"),
+        *COMMITTEE_INDEXES,  # issue 14 (migration 0012)
     )
 
 
@@ -255,7 +273,10 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (Index("ix_case_events_case", "case_id", "occurred_at"),)
+    __table_args__ = (Index("ix_case_events_case", "case_id", "occurred_at"),
+                      *(Index(f"ix_case_events_{kind}", "occurred_at", "actor_id", "case_id",
+                              sqlite_where=text(f"kind = '{kind}'"), postgresql_where=text(f"kind = '{kind}'"))
+                        for kind in ("determined", "reopened")))  # issue 14: a period's decisions (migration 0012)
 
 
 class Setting(Base):
@@ -929,3 +950,121 @@ class AppealTask(Base):
     appeal: Mapped[Appeal] = relationship()
 
     __table_args__ = (Index("ix_appeal_tasks_open", "done_at", "due_at"), Index("ix_appeal_tasks_appeal", "appeal_id"))
+
+
+# ----- program oversight: inter-rater reliability (issue 14, app.services.irr) ---------------------------------
+class IrrSample(Base):
+    """A drawn inter-rater reliability sample: the year's (purpose 'annual') or a corrective action plan's re-audit
+    ('re-audit'). Its id is derived from what was drawn (year, seed, plan), so the central store replaying the
+    draw makes the same rows."""
+
+    __tablename__ = "irr_samples"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(10), comment="annual or re-audit")
+    cap_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the corrective action plan re-audited")
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_by: Mapped[str] = mapped_column(String(40))
+    population: Mapped[dict] = mapped_column(JSON, comment="per reviewer: decided cases and sample size")
+
+    __table_args__ = (Index("ix_irr_samples_year", "year", "purpose"),)
+
+
+class IrrItem(Base):
+    """One sampled decision: the case, the determination event, its reviewer and review type, and the criteria set
+    version the reviewer had applied at decision time (what the auditor walks)."""
+
+    __tablename__ = "irr_items"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("irr_samples.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    tar: Mapped[str] = mapped_column(String(20))
+    determination_event_id: Mapped[uuid.UUID] = mapped_column(Uuid, comment="the sampled determination")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reviewer_username: Mapped[str] = mapped_column(String(40))
+    review_type: Mapped[str] = mapped_column(String(24), comment="app.domain.irr_sampling.REVIEW_TYPES")
+    set_id: Mapped[str | None] = mapped_column(String(64), comment="criteria set applied at decision time")
+    set_version: Mapped[str | None] = mapped_column(String(20))
+    set_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_irr_items_sample", "sample_id", "reviewer_username"),
+                      Index("ux_irr_items_sample_case", "sample_id", "case_id", "reviewer_id", unique=True))
+
+
+class IrrReview(Base):
+    """An auditor's blind re-review of a sampled decision: kept apart from the case's own record (no case event).
+    `submitted_at` and `determination` are set once, when the auditor submits."""
+
+    __tablename__ = "irr_reviews"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("irr_items.id"), unique=True)
+    auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    auditor_username: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    determination: Mapped[str | None] = mapped_column(String(20),
+                                                      comment="app.domain.irr_rules.AUDIT_DETERMINATIONS")
+    note: Mapped[str | None] = mapped_column(Text)
+    comparison: Mapped[dict | None] = mapped_column(
+        JSON, comment="at submission: the original and the audit determination and criterion answers")
+
+
+class IrrAnswer(Base):
+    """An auditor's answer to one criterion of a blind re-review. Append-only: a changed answer is a new row (the
+    latest counts), and none is taken after the review is submitted."""
+
+    __tablename__ = "irr_answers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("irr_reviews.id"))
+    criterion_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(String(16), comment="met, not-met, not-applicable, unknown")
+    note: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seq: Mapped[int] = mapped_column(Integer, comment="1, 2, 3 ... per review: the order of the answers")
+
+    __table_args__ = (Index("ix_irr_answers_review", "review_id", "seq"),)
+
+
+class CorrectivePlan(Base):
+    """A corrective action plan for a reviewer below the agreement target: the projection of its `irr_plan_events`
+    (state, actions, due date), kept in the same transaction as the event."""
+
+    __tablename__ = "irr_plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reviewer_username: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), comment="app.domain.irr_rules.CAP_STATES")
+    owner_username: Mapped[str] = mapped_column(String(40))
+    actions: Mapped[list] = mapped_column(JSON, comment="[{text, done_at, done_by, note}]")
+    due_date: Mapped[date] = mapped_column(Date)
+    agreement_at_open: Mapped[float] = mapped_column(Float, comment="the agreement (%) that opened it")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str] = mapped_column(String(40))
+    re_audit_percent: Mapped[float | None] = mapped_column(Float, comment="the latest re-audit's agreement (%)")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_irr_plans_year", "year", "state"),)
+
+
+class CorrectivePlanEvent(Base):
+    """Append-only: what happened to a corrective action plan, who did it, when (triggers refuse UPDATE, DELETE)."""
+
+    __tablename__ = "irr_plan_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("irr_plans.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(24), comment="app.domain.irr_rules.CAP_EVENTS")
+    payload: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_irr_plan_events_plan", "plan_id", "occurred_at"),)

@@ -351,6 +351,9 @@ class MainWindow(QMainWindow):
         from app.ui.intake_form import install_intake_menu  # issue 11: Intake > New request, Fax inbox, Import
 
         install_intake_menu(self)
+        from app.ui.oversight_menu import install_oversight_menu  # issue 14: committee dashboard, IRR
+
+        install_oversight_menu(self)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
 

@@ -249,3 +249,37 @@ def test_audit_show_lists_a_case_history_and_is_itself_audited(history, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again[-1]["what"] == "audit-history" and again[-1]["actor_kind"] == "os-user"
     assert again[-1]["actor"] == audit.os_user()
+
+
+def test_two_threads_auditing_at_once_both_get_numbers_and_the_chain_holds(workflow_store, make_case):
+    """The GUI thread and a background read both audit views at the same time (the case view's tabs do): every
+    record gets its own number, none is refused for a taken one, and the chain verifies."""
+    import threading
+
+    tar = make_case()
+    with workflow_store.session() as session, session.begin():
+        audit.device_id(session)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def views(n: int) -> None:
+        try:
+            start.wait()
+            for _ in range(n):
+                with workflow_store.session() as session, session.begin():
+                    audit.record_view(session, actor="nurse.nguyen", tar=tar)
+                    session.execute(select(AuditRecord.id).limit(1)).all()  # a read between the append and commit
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=views, args=(15,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = audit.verify(workflow_store)
+    assert report.ok
+    with workflow_store.session() as session:
+        seqs = session.scalars(select(AuditRecord.seq).where(AuditRecord.action == "view")).all()
+    assert len(seqs) == 60 and len(set(seqs)) == 60

@@ -1,0 +1,384 @@
+"""The UM committee's figures, aggregated in SQL, and the list of the dashboard's and packet's sections (issue 14).
+
+`SECTIONS` is the one place a section is added: its id, its title, its figures function (session, filters, now)
+-> JSON-ready dict computed with GROUP BY in the database, and its presenter (app.domain.committee) that makes the
+charts and tables. `build` runs them all; the dashboard, the packet and `umws report dashboard --json` use it.
+
+Readings (docs/oversight.md): periods are plan-local days; team and line of business filter the case; every count
+comes from the case rows and events (no figure is typed in). Timeliness follows app.domain.timeliness_report (in
+time: determined at or before the decision due; open past due: undecided open cases whose due fell in the period
+and has passed), aggregated here in SQL, and names the rule sets of each group with the clock engine's rule book.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from app.domain import committee as views
+from app.domain.committee import Filters, SectionView
+from app.domain.irr_sampling import REVIEW_TYPES, TARGET_PERCENT
+from app.domain.plantime import PLAN_TZ, to_plan
+from app.domain.timeliness_report import request_type
+from app.store.models import OPEN_CASE_SQL, PENDED_CASE_SQL, Case, CaseEvent, CaseWorkflow, Letter, Member
+
+ADVERSE = ("denied", "partially-approved")
+
+
+def _not_indexed(session: Session, column):
+    """`column` in a WHERE term that SQLite must not pick an index for (its planner, without table statistics,
+    prefers a narrow index on that term and then reads every matching wide row, where the range term would have read
+    a covering index of migration 0012): SQLite's unary + (https://sqlite.org/optoverview.html, "Disqualifying
+    WHERE clause terms using unary-+"). Other engines get the column as it is."""
+    if session.get_bind().dialect.name != "sqlite":
+        return column
+    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=PLAN_TZ).astimezone(timezone.utc)
+
+
+def period(filters: Filters) -> tuple[datetime, datetime]:
+    return _day_start(filters.first), _day_start(filters.last + timedelta(days=1))
+
+
+def _filtered(query, filters: Filters, table=Case):
+    if filters.team:
+        query = query.where(table.team == filters.team)
+    if filters.line_of_business:
+        query = query.where(table.line_of_business == filters.line_of_business)
+    return query
+
+
+def _hours(session: Session, later, earlier):
+    """(later - earlier) in hours, in SQL, on either engine."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    return func.extract("epoch", later - earlier) / 3600.0
+
+
+# ----- volumes and decisions --------------------------------------------------------------------------------------
+def volumes(session: Session, filters: Filters, now: datetime) -> dict:
+    start, end = period(filters)
+    query = _filtered(select(Case.service_category, Case.line_of_business, func.count())
+                      .where(Case.received_at >= start, Case.received_at < end)
+                      .group_by(Case.service_category, Case.line_of_business), filters)
+    rows = [{"service_category": c, "line_of_business": lob, "received": n} for c, lob, n in session.execute(query)]
+    return {"from": filters.first.isoformat(), "to": filters.last.isoformat(), "rows": rows,
+            "total": sum(r["received"] for r in rows)}
+
+
+def decisions(session: Session, filters: Filters, now: datetime) -> dict:
+    start, end = period(filters)
+    decided_at = _not_indexed(session, Case.decided_at)  # read ix_cases_decided_figures in group order
+    query = _filtered(select(Case.outcome, Case.line_of_business, func.count())
+                      .where(decided_at >= start, decided_at < end, Case.outcome.is_not(None))
+                      .group_by(Case.outcome, Case.line_of_business), filters)
+    rows = [{"outcome": o, "line_of_business": lob, "decided": n} for o, lob, n in session.execute(query)]
+    return {"rows": rows, "total": sum(r["decided"] for r in rows)}
+
+
+# ----- timeliness ---------------------------------------------------------------------------------------------------
+def _epoch_boundaries() -> list[date]:
+    """The days a rule set comes into or goes out of force: between two of them the same rule sets apply."""
+    from app.domain.clocks import default_rule_book
+
+    days = set()
+    for rule_set in default_rule_book().rule_sets:
+        for day in (rule_set.effective_from, rule_set.effective_until):
+            if day is not None:
+                days.add(day)
+    return sorted(days)
+
+
+def _epoch_column(boundaries: list[date]):
+    if not boundaries:
+        return literal(0)
+    return sum((case((Case.received_at >= _day_start(day), 1), else_=0) for day in boundaries), literal(0))
+
+
+def _rule_sets(lob: str, timing: str, urgency: str, medication: bool, epoch: int, boundaries: list[date]):
+    from app.domain.clocks import default_rule_book
+
+    if boundaries:
+        day = boundaries[epoch - 1] if epoch > 0 else boundaries[0] - timedelta(days=1)
+    else:
+        day = date.today()
+    coverage = default_rule_book().coverage(lob, timing, urgency, "medication" if medication else "other", day)
+    return tuple(coverage.ids)
+
+
+def _epochs(boundaries: list[date], end: datetime) -> list[tuple[int, datetime | None, datetime | None]]:
+    """(epoch number, first received instant, end) of each stretch between rule set boundaries that starts before
+    `end`: requests received in one stretch have the same rule sets."""
+    edges = [_day_start(day) for day in boundaries]
+    out = []
+    for n in range(len(edges) + 1):
+        first = edges[n - 1] if n > 0 else None
+        last = edges[n] if n < len(edges) else None
+        if first is None or first < end:
+            out.append((n, first, last))
+    return out
+
+
+def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
+    """Per clock, rule sets and request type: counted, in time, late, open past due, mean hours."""
+    start, end = period(filters)
+    boundaries = _epoch_boundaries()
+    keys = (Case.line_of_business, Case.review_timing, Case.urgency, Case.service_category)
+    in_time = case((or_(Case.decision_due_at.is_(None), Case.decided_at <= Case.decision_due_at), 1), else_=0)
+    groups: dict[tuple, dict] = {}
+
+    def group(clock: str, lob, timing, urgency, category, ep) -> dict:
+        rule_sets = _rule_sets(lob, timing, urgency, category == "medication", int(ep), boundaries)
+        key = (clock, rule_sets, request_type(urgency, timing))
+        return groups.setdefault(key, {"clock": clock, "rule_sets": list(rule_sets),
+                                       "request_type": request_type(urgency, timing), "counted": 0, "in_time": 0,
+                                       "late": 0, "open_past_due": 0, "_hours": 0.0})
+
+    def received_in(query, first, last):
+        if first is not None:
+            query = query.where(Case.received_at >= first)
+        if last is not None:
+            query = query.where(Case.received_at < last)
+        return query
+
+    # One query per stretch of received days with the same rule sets: GROUP BY plain columns reads the covering
+    # index ix_cases_timeliness_figures in its order, with no sort.
+    decided_at = _not_indexed(session, Case.decided_at)
+    for ep, first, last in _epochs(boundaries, end):
+        decided = _filtered(received_in(
+            select(*keys, func.count(), func.sum(in_time),
+                   func.avg(_hours(session, Case.decided_at, Case.received_at)))
+            .where(decided_at >= start, decided_at < end), first, last).group_by(*keys), filters)
+        for lob, timing, urgency, category, n, ok, hours in session.execute(decided):
+            g = group("decision", lob, timing, urgency, category, ep)
+            g["counted"] += n
+            g["in_time"] += int(ok or 0)
+            g["late"] += n - int(ok or 0)
+            g["_hours"] += float(hours or 0) * n
+    boundary_epoch = _epoch_column(boundaries).label("epoch")
+    breach_end = min(end, now)
+    open_past_due = _filtered(select(*keys, boundary_epoch, func.count())
+                              .where(literal_column(OPEN_CASE_SQL), _not_indexed(session, Case.decided_at).is_(None),
+                                     Case.decision_due_at >= start, Case.decision_due_at < breach_end)
+                              .group_by(*keys, boundary_epoch), filters)
+    for lob, timing, urgency, category, ep, n in session.execute(open_past_due):
+        group("decision", lob, timing, urgency, category, ep)["open_past_due"] += n
+    # Notification clocks: the current determination's letters carry the due (mail_by_at) from the clock engine.
+    notified = case((Letter.recipient == "provider", CaseWorkflow.provider_notified_at),
+                    else_=CaseWorkflow.member_notified_at)
+    notice_in_time = case((and_(notified.is_not(None), notified <= Letter.mail_by_at), 1), else_=0)
+    notice_open_late = case((and_(notified.is_(None), Letter.mail_by_at < now), 1), else_=0)
+    notices = _filtered(
+        select(Letter.recipient, *keys, boundary_epoch, func.count(), func.sum(notice_in_time),
+               func.sum(notice_open_late), func.sum(case((notified.is_not(None), 1), else_=0)))
+        .select_from(Case)
+        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .join(Letter, and_(Letter.source_event_id == CaseWorkflow.determination_event_id,
+                           Letter.status != "superseded", Letter.mail_by_at.is_not(None)))
+        .where(Case.decided_at >= start, Case.decided_at < end)
+        .group_by(Letter.recipient, *keys, boundary_epoch), filters)
+    for recipient, lob, timing, urgency, category, ep, n, ok, open_late, sent in session.execute(notices):
+        g = group("notification" if recipient == "provider" else "member_notice", lob, timing, urgency, category, ep)
+        g["counted"] += int(sent or 0)
+        g["in_time"] += int(ok or 0)
+        g["late"] += int(sent or 0) - int(ok or 0)
+        g["open_past_due"] += int(open_late or 0)
+    order = {clock: i for i, clock in enumerate(views.CLOCK_LABELS)}
+    rows = []
+    for key in sorted(groups, key=lambda k: (order[k[0]], k[1], k[2])):
+        g = groups[key]
+        hours = g.pop("_hours")
+        g["percent_in_time"] = round(100 * g["in_time"] / g["counted"], 1) if g["counted"] else None
+        g["average_turnaround_hours"] = round(hours / g["counted"], 1) if g["clock"] == "decision" and g["counted"] \
+            else None
+        rows.append(g)
+    return {"rows": rows}
+
+
+# ----- pended ageing -----------------------------------------------------------------------------------------------
+def pended(session: Session, filters: Filters, now: datetime) -> dict:
+    """Open requests pended for information now, by how long since the request for information (the pend event;
+    the receipt for a case pended without one, e.g. demo data)."""
+    pend = aliased(CaseEvent)
+    since = func.coalesce(pend.occurred_at, Case.received_at)
+    bucket = case((since >= now - timedelta(days=1), "0-1"), (since >= now - timedelta(days=3), "1-3"),
+                  (since >= now - timedelta(days=7), "3-7"), (since >= now - timedelta(days=14), "7-14"),
+                  else_="14+").label("bucket")
+    past_due = case((Case.decision_due_at < now, 1), else_=0)
+    query = _filtered(select(bucket, func.count(), func.sum(past_due))
+                      .select_from(Case)
+                      .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+                      .outerjoin(pend, pend.id == CaseWorkflow.pend_event_id)
+                      .where(literal_column(PENDED_CASE_SQL)).group_by(bucket), filters)
+    rows = [{"bucket": b, "pended": n, "past_due": int(p or 0)} for b, n, p in session.execute(query)]
+    return {"as_of": to_plan(now).strftime("%m/%d/%Y %I:%M %p PT"), "rows": rows,
+            "total": sum(r["pended"] for r in rows), "past_due": sum(r["past_due"] for r in rows)}
+
+
+# ----- overturns ------------------------------------------------------------------------------------------------
+def overturns(session: Session, filters: Filters, now: datetime) -> dict:
+    """Denials and modifications standing in the period (current determinations made in it, and those reopened in
+    it), and the reopenings of the period with what followed: the first determination after each reopening (none
+    yet: pending)."""
+    start, end = period(filters)
+    adverse = session.scalar(_filtered(
+        select(func.count()).select_from(Case)
+        .where(Case.decided_at >= start, Case.decided_at < end, Case.outcome.in_(ADVERSE)), filters)) or 0
+    reopened = aliased(CaseEvent)
+    later = aliased(CaseEvent)
+    first_after = (select(func.min(later.occurred_at)).where(later.case_id == reopened.case_id,
+                                                              later.kind == literal_column("'determined'"),
+                                                              later.occurred_at > reopened.occurred_at)
+                   .correlate(reopened).scalar_subquery())
+    redecided = aliased(CaseEvent)
+    query = _filtered(
+        select(reopened.payload["reason"].as_string(), reopened.payload["previous_outcome"].as_string(),
+               redecided.payload["outcome"].as_string(), func.count())
+        .select_from(reopened).join(Case, Case.id == reopened.case_id)
+        .outerjoin(redecided, and_(redecided.case_id == reopened.case_id, redecided.kind == "determined",
+                                   redecided.occurred_at == first_after))
+        .where(reopened.kind == literal_column("'reopened'"), reopened.occurred_at >= start,
+               reopened.occurred_at < end)
+        .group_by(literal_column("1"), literal_column("2"), literal_column("3")), filters)  # by position: one
+    # JSON expression written twice is two expressions with their own parameters for PostgreSQL
+    counts: dict[tuple[str, str], int] = {}
+    for reason, previous, new, n in session.execute(query):
+        result = _result(previous, new)
+        counts[(reason, result)] = counts.get((reason, result), 0) + n
+    rows = [{"reason": reason, "result": result, "cases": n} for (reason, result), n in sorted(counts.items())]
+    reopened_total = sum(r["cases"] for r in rows)
+    overturned = sum(r["cases"] for r in rows if r["result"] in ("overturned", "partly-overturned"))
+    # a reopened case decided again favourably no longer counts among the current adverse determinations
+    return {"adverse": adverse + overturned, "rows": rows, "reopened": reopened_total}
+
+
+def _result(previous: str | None, new: str | None) -> str:
+    if new is None:
+        return "pending"
+    if new == "approved":
+        return "overturned"
+    if new == "partially-approved" and previous == "denied":
+        return "partly-overturned"
+    return "upheld"
+
+
+# ----- utilization --------------------------------------------------------------------------------------------
+def utilization(session: Session, filters: Filters, now: datetime) -> dict:
+    start, end = period(filters)
+    authorized = Case.outcome.in_(("approved", "partially-approved"))
+    inpatient = Case.service_category == "inpatient"
+    snf = Case.service_category == "ltc-snf"
+    query = _filtered(
+        select(Case.line_of_business,
+               func.sum(case((inpatient, 1), else_=0)),
+               func.sum(case((inpatient, func.coalesce(Case.requested_los_days, 0)), else_=0)),
+               func.sum(case((snf, 1), else_=0)),
+               func.sum(case((snf, func.coalesce(Case.requested_los_days, 0)), else_=0)))
+        .where(Case.decided_at >= start, Case.decided_at < end, authorized,
+               _not_indexed(session, Case.service_category).in_(("inpatient", "ltc-snf")))
+        .group_by(Case.line_of_business), filters)
+    members = session.scalar(select(func.count()).select_from(Member)) or 0
+    months = ((filters.last - filters.first).days + 1) / (365.25 / 12)
+    member_months = members * months
+    rows = []
+    for lob, admits, days, snf_n, snf_days in session.execute(query):
+        admits, days = int(admits or 0), int(days or 0)
+        rows.append({"line_of_business": lob, "admits": admits, "days": days,
+                     "alos": round(days / admits, 1) if admits else None,
+                     "admits_per_1000": round(1000 * admits / member_months, 1) if member_months else None,
+                     "days_per_1000": round(1000 * days / member_months, 1) if member_months else None,
+                     "snf_authorizations": int(snf_n or 0), "snf_days": int(snf_days or 0)})
+    rows.sort(key=lambda r: list(views.LINES_OF_BUSINESS).index(r["line_of_business"])
+              if r["line_of_business"] in views.LINES_OF_BUSINESS else 99)
+    return {"members": members, "months": round(months, 2), "member_months": round(member_months, 1),
+            "rows": rows}
+
+
+# ----- inter-rater reliability ------------------------------------------------------------------------------------
+def inter_rater(session: Session, filters: Filters, now: datetime) -> dict:
+    """The IRR results of each year the period touches (the annual program: not filtered by team or line)."""
+    from app.store.irr_queries import irr_report
+
+    years = []
+    for year in range(filters.first.year, filters.last.year + 1):
+        report = irr_report(session, year, today=to_plan(now).date(), case_loads=False)
+        years.append(_irr_year(report))
+    return {"target_percent": TARGET_PERCENT, "years": years}
+
+
+def _irr_year(report: dict) -> dict:
+    rows = [{"review_type": t["review_type"], "label": t["label"], "sampled": t["sampled"],
+             "reviewed": t["reviewed"], "percent_agreement": t["determination_agreement"]["percent_agreement"],
+             "kappa": t["determination_agreement"]["kappa"],
+             "criteria_percent": t["criteria_agreement"]["percent_agreement"], "below_target": t["below_target"]}
+            for t in report["review_types"]]
+    overall = report["overall"]
+    return {
+        "year": report["year"], "sample_drawn": report["sample_drawn"], "target_percent": report["target_percent"],
+        "by_review_type": rows,
+        "overall": {"label": "All review types", "sampled": overall["sampled"], "reviewed": overall["reviewed"],
+                    "percent_agreement": overall["determination_agreement"]["percent_agreement"],
+                    "kappa": overall["determination_agreement"]["kappa"],
+                    "criteria_percent": overall["criteria_agreement"]["percent_agreement"],
+                    "below_target": overall["reviewers_below_target"]},
+        "by_criteria_set": [{"title": s["title"], "version": s["version"], "reviewed": s["reviewed"],
+                             "percent_agreement": s["determination_agreement"]["percent_agreement"],
+                             "criteria_percent": s["criteria_agreement"]["percent_agreement"],
+                             "kappa": s["criteria_agreement"]["kappa"]} for s in report["criteria_sets"]],
+        "open_plans": [{"reviewer": p["reviewer"], "agreement_at_open": p["agreement_at_open"],
+                        "state": p["state_label"], "owner": p["owner"], "due_date": p["due_date"],
+                        "overdue": p["overdue"], "actions": f"{p['actions_done']} of {p['actions_total']}"}
+                       for p in report["corrective_action_plans"] if p["state"] != "closed"],
+    }
+
+
+# ----- the sections -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    figures: Callable[[Session, Filters, datetime], dict]
+    present: Callable[[dict], SectionView]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("volumes", "Volumes", volumes, views.volumes_view),
+    Section("decisions", "Decisions", decisions, views.decisions_view),
+    Section("timeliness", "Timeliness", timeliness, views.timeliness_view),
+    Section("pended", "Pended for information", pended, views.pended_view),
+    Section("overturns", "Overturns (P2P and appeals)", overturns, views.overturns_view),
+    Section("utilization", "Utilization", utilization, views.utilization_view),
+    Section("irr", "Inter-rater reliability", inter_rater, views.irr_view),
+)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    filters: Filters
+    prepared_at: datetime
+    figures: dict[str, dict]
+    views: tuple[SectionView, ...]
+
+    def to_json(self) -> dict:
+        return {"filters": self.filters.to_json(), "prepared_at": self.prepared_at.isoformat(),
+                "sections": [{"id": s.id, "title": s.title, "figures": self.figures[s.id]} for s in SECTIONS
+                             if s.id in self.figures]}
+
+
+def build(session: Session, filters: Filters, now: datetime | None = None,
+          only: tuple[str, ...] | None = None) -> Dashboard:
+    """Every section's figures (SQL) and views, in SECTIONS order."""
+    now = now or datetime.now(timezone.utc)
+    figures, shown = {}, []
+    for section in SECTIONS:
+        if only is not None and section.id not in only:
+            continue
+        figures[section.id] = section.figures(session, filters, now)
+        shown.append(section.present(figures[section.id]))
+    return Dashboard(filters, now, figures, tuple(shown))

@@ -1,0 +1,142 @@
+"""The committee's figures equal plain SQL counts on demo data; the packet's PDF holds every section; nothing per
+reviewer is about denials (issue 14, scopes 4-6)."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import text
+
+from app.domain.committee import Filters
+from app.domain.plantime import to_plan
+from app.domain.reviewer_figures import ReviewerFigureRefused, denial_figures_about_reviewers, reviewer_row
+from app.letters.committee_packet import render_packet
+from app.services import demo
+from app.services.demo_oversight import work_demo_audit
+from app.store.committee import SECTIONS, build
+from app.store.reports import timeliness_report
+
+NOW = datetime.now(timezone.utc)
+YEAR = to_plan(NOW).year
+
+
+@pytest.fixture
+def store(any_store):
+    demo.generate(any_store, 800, seed=11, now=NOW)
+    return any_store
+
+
+def year_filters(**kwargs) -> Filters:
+    return Filters(date(YEAR, 1, 1), date(YEAR, 12, 31), **kwargs)
+
+
+def bounds(session):
+    start = datetime(YEAR, 1, 1, 8, tzinfo=timezone.utc)  # midnight PT (PST) as stored, naive UTC on SQLite
+    end = datetime(YEAR + 1, 1, 1, 8, tzinfo=timezone.utc)
+    if session.get_bind().dialect.name == "sqlite":
+        return start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return start, end
+
+
+def test_volumes_and_decisions_equal_sql_counts(store):
+    with store.session() as session:
+        dashboard = build(session, year_filters(), NOW)
+        start, end = bounds(session)
+        received = dict(((c, lob), n) for c, lob, n in session.execute(text(
+            "SELECT service_category, line_of_business, count(*) FROM cases WHERE received_at >= :s AND "
+            "received_at < :e GROUP BY 1, 2"), {"s": start, "e": end}))
+        decided = dict(((o, lob), n) for o, lob, n in session.execute(text(
+            "SELECT outcome, line_of_business, count(*) FROM cases WHERE decided_at >= :s AND decided_at < :e "
+            "GROUP BY 1, 2"), {"s": start, "e": end}))
+        team = build(session, year_filters(team="pharmacy", line_of_business="medi-cal"), NOW)
+        pharmacy = session.execute(text(
+            "SELECT count(*) FROM cases WHERE team = 'pharmacy' AND line_of_business = 'medi-cal' AND "
+            "received_at >= :s AND received_at < :e"), {"s": start, "e": end}).scalar()
+    volumes = {(r["service_category"], r["line_of_business"]): r["received"]
+               for r in dashboard.figures["volumes"]["rows"]}
+    assert volumes == received and sum(received.values()) > 0
+    assert {(r["outcome"], r["line_of_business"]): r["decided"]
+            for r in dashboard.figures["decisions"]["rows"]} == decided
+    assert team.figures["volumes"]["total"] == pharmacy
+    assert {r["service_category"] for r in team.figures["volumes"]["rows"]} == {"medication"}
+    # the tables show the same numbers
+    view = next(v for v in dashboard.views if v.id == "volumes")
+    assert view.panels[0].table.total["total"] == sum(received.values())
+
+
+def test_timeliness_agrees_with_the_clocks_report(store):
+    with store.session() as session:
+        dashboard = build(session, year_filters(), NOW, only=("timeliness",))
+        report = timeliness_report(session, date(YEAR, 1, 1), date(YEAR, 12, 31), NOW)
+    decision = [r for r in dashboard.figures["timeliness"]["rows"] if r["clock"] == "decision"]
+    assert sum(r["counted"] for r in decision) == sum(r["decided"] for r in report["rows"])
+    assert sum(r["in_time"] for r in decision) == sum(r["decided_in_time"] for r in report["rows"])
+    assert sum(r["open_past_due"] for r in decision) == sum(r["open_past_due"] for r in report["rows"])
+    by_type: dict[str, int] = {}
+    for row in report["rows"]:
+        by_type[row["request_type"]] = by_type.get(row["request_type"], 0) + row["decided"]
+    for request_type, n in by_type.items():
+        assert sum(r["counted"] for r in decision if r["request_type"] == request_type) == n
+    medicare = {tuple(r["rule_sets"]) for r in decision if "medicare-2026" in r["rule_sets"]}
+    assert medicare == {("medicare-2026",)}  # rule sets named from the clock engine's rule book
+
+
+def test_pended_overturns_and_utilization_equal_sql_counts(store):
+    with store.session() as session:
+        dashboard = build(session, year_filters(), NOW, only=("pended", "overturns", "utilization"))
+        start, end = bounds(session)
+        pended = session.execute(text("SELECT count(*) FROM cases WHERE status = 'pended'")).scalar()
+        reopened = session.execute(text(
+            "SELECT count(*) FROM case_events WHERE kind = 'reopened' AND occurred_at >= :s AND occurred_at < :e"),
+            {"s": start, "e": end}).scalar()
+        admits = session.execute(text(
+            "SELECT count(*), coalesce(sum(requested_los_days), 0) FROM cases WHERE service_category = 'inpatient' "
+            "AND outcome IN ('approved', 'partially-approved') AND decided_at >= :s AND decided_at < :e"),
+            {"s": start, "e": end}).one()
+    assert dashboard.figures["pended"]["total"] == pended > 0
+    assert dashboard.figures["overturns"]["reopened"] == reopened > 0
+    rows = dashboard.figures["utilization"]["rows"]
+    assert (sum(r["admits"] for r in rows), sum(r["days"] for r in rows)) == tuple(admits)
+
+
+def test_the_packet_holds_every_section_with_page_numbers_and_the_date(store):
+    work_demo_audit(store, YEAR)
+    with store.session() as session:
+        dashboard = build(session, year_filters(), NOW)
+    pdf = render_packet(dashboard.views, dashboard.filters, dashboard.prepared_at)
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = [page.extract_text() for page in reader.pages]
+    whole = "\n".join(pages)
+    for title in ("Volumes", "Decisions", "Timeliness", "Overturns (P2P and appeals)", "Utilization",
+                  "Inter-rater reliability", "Pended for information"):
+        assert title in whole
+    assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
+    assert f"Prepared {to_plan(NOW):%m/%d/%Y}" in pages[0] and "Date of preparation" in pages[0]
+    total = next(v for v in dashboard.views if v.id == "volumes").panels[0].table.total["total"]
+    assert f"{total:,}" in whole
+    assert "corrective action plans open" in whole
+
+
+def test_no_per_reviewer_denial_figures_anywhere(store):
+    work_demo_audit(store, YEAR)
+    from app.services.irr import preview_sample
+    from app.store.irr_queries import irr_report
+
+    with store.session() as session:
+        documents = {
+            "dashboard": build(session, year_filters(), NOW).to_json(),
+            "irr report": irr_report(session, YEAR),
+            "sample": preview_sample(session, YEAR, 3),
+        }
+    for name, document in documents.items():
+        assert denial_figures_about_reviewers(json.loads(json.dumps(document, default=str))) == [], name
+    # the guard finds what it guards against
+    forged = {"reviewers": [{"username": "dr.x", "denials": 3}, {"reviewer": "n", "figures": {"outcome": "x"}}]}
+    assert len(denial_figures_about_reviewers(forged)) == 2
+    with pytest.raises(ReviewerFigureRefused, match="denied_count"):
+        reviewer_row(username="dr.x", denied_count=4)
+    # and no section of the committee's is about one reviewer
+    assert not any("reviewer" in s.id for s in SECTIONS)
