@@ -9,8 +9,9 @@
 * Scope: the union of the queues the user's role sees (app.domain.queues: my cases, the team's unassigned and
   pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors);
   for UM coordinators, whose work is the letters, the cases with letters still to go out (drafted, waiting for a
-  translation, or issued and not yet mailed). Plus the cases of the user's own open conflicts, until resolved. A changed case outside it (closed, or gone to
-  someone else's queue) is listed in `gone`: the laptop lets its copy go once it holds no unsent change of it.
+  translation, or issued and not yet mailed). Plus the cases of the user's own open conflicts, until resolved.
+  A changed case outside it (closed, or gone to someone else's queue) is listed in `gone`: the laptop lets its
+  copy go once it holds no unsent change of it.
 * Reference data: users (with no password hash but the caller's own, for signing in offline), criteria sets, and
   the caller's conflicts (a supervisor's: every open conflict of their teams, or all).
 """

@@ -458,7 +458,8 @@ def _write_outbox(session: Session, name: str, call: Call, base: int | None,
                 "assignee": session.scalar(select(User.username).where(User.id == row.assignee_id))
                 if row.assignee_id else None}
     outbox = SyncOutbox(
-        mutation_id=mutation_id or new_mutation_id(), device_id=device, seq=seq, case_id=row.id if row is not None else None,
+        mutation_id=mutation_id or new_mutation_id(), device_id=device, seq=seq,
+        case_id=row.id if row is not None else None,
         tar=call.tar, base_version=base, base_mutation_id=unconfirmed if base is not None else None,
         after_version=row.version if row is not None else None, intent=name, payload=call.payload,
         actor=call.actor, created_at=call.at or utcnow(), mine=mine, state="pending")

@@ -519,9 +519,9 @@ def issue_letter(session: Session, letter_id, username: str, *, acknowledge_read
             "states changed meanwhile. The printed letter is kept with this conflict; if it went out, issue a "
             "corrective letter.", kind="letter")
     corrects = _corrected(session, letter)
-    issued = IssuedLetter(id=stable_id("issued-letter", letter.id), letter_id=letter.id, case_id=case.id, issued_at=at, issued_by_id=actor.id,
-                          notice_date=content.notice_date, pdf=pdf, sha256=digest, pages=pages,
-                          content=content.to_json(),
+    issued = IssuedLetter(id=stable_id("issued-letter", letter.id), letter_id=letter.id, case_id=case.id,
+                          issued_at=at, issued_by_id=actor.id, notice_date=content.notice_date, pdf=pdf,
+                          sha256=digest, pages=pages, content=content.to_json(),
                           criteria=[{"set_id": c.set_id, "version": c.version} for c in facts.criteria],
                           corrects_id=corrects)
     session.add(issued)
