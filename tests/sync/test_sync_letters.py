@@ -1,18 +1,23 @@
 """Letters and sync, against a real PostgreSQL and a real server process: a letter drafted, issued and mailed
 offline is the very same document on the central store (same id, same letter number, same bytes); two laptops
 issuing one letter make one record and one conflict; a superseded letter's issue is a conflict; a decided case
-leaves the physician's laptop with its letters; translations and a reviewer's phone go up as intents."""
+leaves the physician's laptop with its letters; translations and a reviewer's phone go up as intents; a patched
+laptop can neither issue without authority nor file a PDF of its own as a notice."""
 from __future__ import annotations
 
+import base64
 import hashlib
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
 from app.domain.clocks import compute_clocks
+from app.domain.plantime import PLAN_TZ
 from app.services import audit, letters
 from app.services import cases as svc
+from app.services.intents import new_mutation_id
 from app.store.case_details import clock_request_of
-from app.store.models import CaseEvent, CaseWorkflow, IssuedLetter, Letter, SyncConflict, User
+from app.store.models import CaseEvent, CaseWorkflow, IssuedLetter, Letter, SyncConflict, SyncOutbox, User
 
 PT = svc.CriteriaCitation("outpatient-physical-therapy", "2026.1")
 REASON = "Medi-Cal does not cover this service. Your doctor can ask for other care we cover."
@@ -198,3 +203,41 @@ def test_a_translation_and_a_reviewers_phone_go_up_as_intents(central, laptops):
     coordinator.sync()
     with coordinator.store.session() as session:  # other laptops receive the new phone number
         assert session.scalar(select(User.phone).where(User.username == "dr.morales")) == "1-707-555-0199"
+
+
+def forged(laptop, tar: str, letter_id, intent: str, payload: dict) -> None:
+    """An outbox row no service of ours would write (a patched laptop)."""
+    with laptop.store.session() as session, session.begin():
+        case = svc.case_by_tar(session, tar)
+        letter = session.get(Letter, letter_id)
+        seq = (session.scalar(select(func.max(SyncOutbox.seq))) or 0) + 1
+        session.add(SyncOutbox(mutation_id=new_mutation_id(), device_id=audit.device_id(session), seq=seq,
+                               case_id=case.id, tar=tar, base_version=case.version, intent=intent,
+                               actor=laptop.username, payload={"letter": letters.letter_key(letter), **payload},
+                               created_at=datetime.now(timezone.utc), state="pending"))
+
+
+def test_a_patched_laptop_can_neither_issue_without_authority_nor_file_a_letter_of_its_own(central, laptops):
+    tar = referred(central)
+    central.act(svc.decide_case, tar, "dr.shah", **DENY)
+    auditor, coordinator = laptops("auditor.brown"), laptops("coord.jones")
+    for laptop in (auditor, coordinator):
+        laptop.sync()
+    letter_id = letter_on(central.store, tar)["id"]
+    today = {"$date": datetime.now(timezone.utc).astimezone(PLAN_TZ).date().isoformat()}
+    fake = b"%PDF-1.4 a letter that says something else"
+    forged(auditor, tar, letter_id, "issue-letter", {"notice_date": today, "acknowledge_reading_level": False,
+                                                     "sha256": hashlib.sha256(fake).hexdigest(),
+                                                     "pdf": base64.b64encode(fake).decode()})
+    forged(coordinator, tar, letter_id, "issue-letter", {"notice_date": today, "acknowledge_reading_level": False,
+                                                         "sha256": hashlib.sha256(fake).hexdigest(),
+                                                         "pdf": base64.b64encode(fake).decode()})
+    assert auditor.sync().conflicts == 1 and coordinator.sync().conflicts == 1
+    with central.store.session() as session:
+        reasons = {c.actor: (c.kind, c.reason) for c in session.scalars(select(SyncConflict)
+                                                                          .where(SyncConflict.tar == tar))}
+        assert session.scalar(select(func.count()).select_from(IssuedLetter)
+                              .where(IssuedLetter.letter_id == letter_id)) == 0
+    assert reasons["auditor.brown"][0] == "refused" and "UM coordinator" in reasons["auditor.brown"][1]
+    assert reasons["coord.jones"][0] == "refused" and "as it was printed" in reasons["coord.jones"][1]
+    assert letter_on(central.store, tar)["status"] == "draft"
