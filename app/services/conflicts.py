@@ -113,6 +113,19 @@ def open_conflicts(session: Session, *, include_resolved: bool = False) -> list[
     return list(session.scalars(statement))
 
 
+def readable_payload(payload: dict | None, limit: int = 200) -> dict:
+    """A change's payload for people: a long value (the bytes of a letter printed offline) is named, not shown."""
+    out = {}
+    for key, value in (payload or {}).items():
+        if key == "pdf" and isinstance(value, str):
+            out[key] = f"(the letter as printed: {len(value) * 3 // 4:,} bytes, kept with the conflict)"
+        elif isinstance(value, str) and len(value) > limit:
+            out[key] = value[:limit] + "…"
+        else:
+            out[key] = value
+    return out
+
+
 def conflict_json(conflict: SyncConflict) -> dict:
     return {"id": str(conflict.id), "tar": conflict.tar, "intent": conflict.intent, "username": conflict.actor,
             "kind": conflict.kind, "reason": conflict.reason, "team": conflict.team,

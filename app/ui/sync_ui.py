@@ -340,7 +340,9 @@ def _describe(side: dict | None) -> str:
         lines.append(f"Change: {side['intent']} by {side.get('actor')}")
         made = side.get("device_time")
         lines.append(f"Made at (laptop clock): {format_instant(datetime.fromisoformat(made)) if made else '—'}")
-        payload = side.get("payload") or {}
+        from app.services.conflicts import readable_payload
+
+        payload = readable_payload(side.get("payload"))
         for key, value in payload.items():
             lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
         lines.append("")

@@ -122,6 +122,11 @@ def test_two_laptops_issuing_the_same_letter_one_stands_the_other_is_a_conflict(
         conflict = session.scalars(select(SyncConflict).where(SyncConflict.tar == tar)).one()
         assert (conflict.intent, conflict.kind, conflict.actor) == ("issue-letter", "concurrent", "coord.sync2")
         assert conflict.payload["sha256"] and conflict.payload["pdf"]  # the second print is kept with the conflict
+        mine = conflict.mine
+    from app.ui.sync_ui import _describe
+
+    shown = _describe(mine)  # the Conflicts view names the printed letter instead of showing its bytes
+    assert "the letter as printed" in shown and len(shown) < 3000
     record = letter_on(central.store, tar)
     assert record["issued_by"] == "coord.jones"
     # the second laptop now holds the record (the central store's issued letter), not its own print
