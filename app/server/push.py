@@ -295,7 +295,10 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
 _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined": "decided it",
                 "pended": "pended it", "referred": "referred it", "closed": "closed it", "reopened": "reopened it",
                 "notified": "recorded a notice", "extended": "extended it", "criterion-answered": "answered criteria",
-                "information-received": "recorded information received"}
+                "information-received": "recorded information received", "letter-issued": "issued the letter",
+                "letter-mailed": "marked a letter mailed", "letter-sent": "sent a letter",
+                "letter-translated": "translated a letter", "letter-effective-date-set": "set a letter's effective date",
+                "intake-merged": "added a request to it", "intake-linked": "linked a request to it"}
 
 
 def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since) -> str:

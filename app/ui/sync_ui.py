@@ -353,8 +353,9 @@ def _describe(side: dict | None) -> str:
         if key in case:
             lines.append(f"  {key.replace('_', ' ')}: {case[key] if case[key] is not None else '—'}")
     for change in side.get("since") or []:
-        lines.append(f"  then: {change['kind']}" + (f" ({change['payload'].get('assignee') or change['payload'].get('to') or change['payload'].get('outcome')})"
-                                                    if change.get("payload") else ""))
+        detail = change.get("payload") or {}
+        detail = detail.get("assignee") or detail.get("to") or detail.get("outcome") or detail.get("recipient")
+        lines.append(f"  then: {change['kind']}" + (f" ({detail})" if detail else ""))
     return "\n".join(lines)
 
 
