@@ -4,7 +4,11 @@ with plain psycopg doing the same database work (the baseline: no HTTP, no servi
 
 Targets: nothing to do < 200 ms; 10,000 changes pushed < 30 s; first pull of 20,000 cases < 60 s.
 
-    python bench/bench_sync.py [--cases 20000] [--mutations 10000] [--json]
+`--intake N` also measures a CSV batch of N requests imported on a coordinator's laptop offline and then pushed
+(one `intake` change per case, each saved again by the central store with intake's rules), against plain psycopg
+inserting the same number of case rows, lines, diagnoses and events.
+
+    python bench/bench_sync.py [--cases 20000] [--mutations 10000] [--intake 0] [--json]
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -94,10 +98,61 @@ def baseline_push(url: str, rows: list[tuple]) -> float:
         return time.perf_counter() - start
 
 
+def baseline_intake(url: str, count: int) -> float:
+    """`count` cases, each with a line, a diagnosis and two events, written straight into the central store (and
+    rolled back): the floor of any central intake."""
+    with raw(url) as connection:
+        member, provider = connection.execute("SELECT (SELECT id FROM members LIMIT 1), "
+                                              "(SELECT id FROM providers LIMIT 1)").fetchone()
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            ids = [uuid.uuid4() for _ in range(count)]
+            cursor.executemany(
+                "INSERT INTO cases (id, tar, line_of_business, service_category, review_timing, urgency, received_at, "
+                "status, team, member_id, requesting_provider_id, member_name, service_summary, extensions_taken, "
+                "updated_at, version) VALUES (%s, %s, 'medi-cal', 'outpatient', 'pre-service', 'routine', now(), "
+                "'received', 'outpatient', %s, %s, 'Member, Test', '97110', 0, now(), 2)",
+                [(case_id, f"5{n:010d}", member, provider) for n, case_id in enumerate(ids)])
+            cursor.executemany("INSERT INTO request_lines (id, case_id, line_number, code, description, units) "
+                               "VALUES (%s, %s, 1, '97110', 'Therapeutic exercise', 6)",
+                               [(uuid.uuid4(), case_id) for case_id in ids])
+            cursor.executemany("INSERT INTO diagnoses (id, case_id, rank, code, description) VALUES (%s, %s, 1, "
+                               "'M54.50', 'Low back pain')", [(uuid.uuid4(), case_id) for case_id in ids])
+            cursor.executemany("INSERT INTO case_events (id, case_id, occurred_at, kind, payload) VALUES "
+                               "(%s, %s, now(), %s, '{}')",
+                               [(uuid.uuid4(), case_id, kind) for case_id in ids
+                                for kind in ("received", "intake-assessed")])
+        elapsed = time.perf_counter() - start
+        connection.rollback()
+        return elapsed
+
+
+def intake_push(server, url: str, count: int) -> dict:
+    """A coordinator's laptop imports a CSV batch of `count` requests offline, then syncs."""
+    from bench.bench_intake import batch_csv
+    from app.services import intake
+
+    home = Path(tempfile.mkdtemp(prefix="umws-bench-intake-laptop-"))
+    laptop = open_local_store(home / "store.db")
+    client.login(laptop, server.url, "coord.jones", "demo-um-coordinator")
+    client.sync(laptop)
+    path = home / "batch.csv"
+    path.write_bytes(batch_csv(count, datetime.now(timezone.utc) - timedelta(hours=2)))
+    import_seconds, report = timed(lambda: intake.import_file(laptop, path, "coord.jones"))
+    push_seconds, pushed = timed(lambda: client.sync(laptop))
+    laptop.close()
+    baseline = baseline_intake(url, count)
+    return {"intake_rows": count, "intake_created": len(report.created), "intake_import_local_s": round(import_seconds, 2),
+            "intake_push_s": round(push_seconds, 2), "intake_applied": pushed.applied + pushed.merged,
+            "intake_conflicts": pushed.conflicts, "intake_baseline_s": round(baseline, 2),
+            "intake_ratio": round(push_seconds / baseline, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20000, help="open cases the supervisor's first pull brings")
     parser.add_argument("--mutations", type=int, default=10000)
+    parser.add_argument("--intake", type=int, default=0, help="requests of a CSV batch imported offline, pushed")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     pg = pg_harness.PostgresServer().start()
@@ -158,6 +213,8 @@ def main() -> int:
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         laptop.close()
+        if args.intake:
+            result.update(intake_push(server, url, args.intake))
         central.close()
     finally:
         if server is not None:
@@ -175,6 +232,11 @@ def main() -> int:
         print(f"push: {result['queued']:,} queued changes in {result['push_s']} s (target < 30 s), "
               f"{result['push_applied']:,} applied, {result['push_conflicts']} conflicts; plain psycopg writing the "
               f"same rows: {result['push_baseline_s']} s; ratio {result['push_ratio']}x")
+        if args.intake:
+            print(f"intake: a CSV batch of {result['intake_rows']:,} requests imported offline in "
+                  f"{result['intake_import_local_s']} s, pushed in {result['intake_push_s']} s "
+                  f"({result['intake_applied']:,} applied, {result['intake_conflicts']} conflicts); plain psycopg "
+                  f"writing the same cases: {result['intake_baseline_s']} s; ratio {result['intake_ratio']}x")
     return 0
 
 

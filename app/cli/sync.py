@@ -177,7 +177,7 @@ def run_conflicts_list(args) -> int:
 
 def run_conflicts_show(args) -> int:
     from app.services.cases import InvalidInput, NotFound
-    from app.services.conflicts import conflict_by_id, conflict_json
+    from app.services.conflicts import conflict_by_id, conflict_json, readable_payload
 
     store = open_store_for(args)
     try:
@@ -191,7 +191,7 @@ def run_conflicts_show(args) -> int:
         print_json(row)
     else:
         print(f"TAR {row['tar']}: {row['intent']} by {row['username']} ({row['kind']})\n  {row['reason']}")
-        print(f"  mine:   {row['mine'].get('case')}\n          {row['mine'].get('payload')}")
+        print(f"  mine:   {row['mine'].get('case')}\n          {readable_payload(row['mine'].get('payload'))}")
         print(f"  theirs: {row['theirs'].get('case')}")
         for change in row["theirs"].get("since") or []:
             print(f"          then {change['kind']}")

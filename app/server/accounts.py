@@ -7,6 +7,8 @@
 * `authenticate`: every other request carries the token; an unknown or expired token, or a revoked device, is
   refused with words saying what to do.
 * `revoke_device`: an administrator refuses a lost laptop from then on (its tokens are deleted).
+* Intake numbers: at its first sign-in each laptop gets a block of its own (`tar_block`, unique), and numbers the
+  requests it receives offline in it (app.services.intake.next_tars), so two laptops' TARs never collide.
 * Clock skew: each request says the device's time; a device more than 5 minutes off the server's clock is flagged
   on the device row and in the audit trail, and told so.
 """
@@ -84,6 +86,8 @@ def login(store, username: str, password: str, device_id: uuid.UUID, device_name
             session.flush()
             audit.append(session, actor=signed.username, actor_kind="user", action="access", what="device-registered",
                          body={"details": {"device_id": str(device_id), "name": device.name}})
+        if device.tar_block is None:
+            device.tar_block = _next_tar_block(session)
         device.last_seen_at = now
         session.execute(delete(SyncToken).where(SyncToken.device_id == device_id, SyncToken.expires_at < now))
         session.add(SyncToken(token_hash=token_hash(token), device_id=device_id, username=signed.username,
@@ -92,8 +96,23 @@ def login(store, username: str, password: str, device_id: uuid.UUID, device_name
         result = {"token": token, "expires_at": expires.isoformat(), "username": user.username,
                   "full_name": user.full_name, "role": user.role, "team": user.team,
                   "password_hash": user.password_hash, "device_id": str(device_id),
-                  "last_seq": device.last_seq, "audit_seq": device.audit_seq}
+                  "last_seq": device.last_seq, "audit_seq": device.audit_seq, "tar_block": device.tar_block}
     return result
+
+
+def _next_tar_block(session: Session) -> int:
+    """The next block of intake TAR numbers (1, 2, 3 ...; block 0 is the central store's own intake), under the
+    central store's chain lock so that two laptops signing in at once never get the same one."""
+    from sqlalchemy import func
+
+    from app.server.push import lock_server_chain
+
+    lock_server_chain(session)
+    highest = session.scalar(select(func.max(SyncDevice.tar_block))) or 0
+    if highest >= 9999:
+        raise AccessRefused("Every block of intake numbers is given out (9,999 laptops); ask the administrator.",
+                            409, "tar-blocks")
+    return highest + 1
 
 
 def authenticate(session: Session, token: str | None, device_id: str | None, now: datetime | None = None) -> Caller:

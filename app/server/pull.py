@@ -7,9 +7,11 @@
   read before the first page: whatever commits meanwhile comes again in the next incremental pull (applying a
   snapshot twice changes nothing).
 * Scope: the union of the queues the user's role sees (app.domain.queues: my cases, the team's unassigned and
-  pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors).
-  Plus the cases of the user's own open conflicts, until resolved. A changed case outside it (closed, or gone to
-  someone else's queue) is listed in `gone`: the laptop lets its copy go once it holds no unsent change of it.
+  pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors);
+  for UM coordinators, whose work is the letters, the cases with letters still to go out (drafted, waiting for a
+  translation, or issued and not yet mailed). Plus the cases of the user's own open conflicts, until resolved.
+  A changed case outside it (closed, or gone to someone else's queue) is listed in `gone`: the laptop lets its
+  copy go once it holds no unsent change of it.
 * Reference data: users (with no password hash but the caller's own, for signing in offline), criteria sets, and
   the caller's conflicts (a supervisor's: every open conflict of their teams, or all).
 """
@@ -26,8 +28,11 @@ from app.domain.queues import QUEUES
 from app.domain.roles import SUPERVISOR_ROLES
 from app.server.accounts import Caller
 from app.store import sync_rows
-from app.store.models import Case, SyncChange, SyncConflict, User
+from app.store.models import Case, Letter, SyncChange, SyncConflict, User
 from app.store.worklist import Viewer, _queue_condition
+
+LETTER_ROLES = frozenset({"um-coordinator"})
+LETTERS_TO_GO = ("draft", "translation-needed", "issued")  # app.services.letters.OPEN_STATUSES
 
 # Page sizes (the test bench makes them small, through the environment, to have many pages with few cases).
 PAGE_CASES = int(os.environ.get("UMWS_SYNC_PAGE_CASES", "500"))
@@ -39,6 +44,9 @@ def scope_condition(caller: Caller):
     viewer = Viewer(user.id, user.username, user.role, user.team)
     conditions = [_queue_condition(queue, viewer, _now()) for queue in QUEUES.values()
                   if user.role in queue.roles and not queue.due_today]
+    if user.role in LETTER_ROLES:  # the coordinators' letter queue (app.services.letters.letter_queue)
+        conditions.append((Case.status != "closed") & Case.id.in_(
+            select(Letter.case_id).where(Letter.status.in_(LETTERS_TO_GO))))
     # A case with an open conflict of the user's own stays on their laptop until it is resolved.
     conditions.append(Case.id.in_(select(SyncConflict.case_id).where(SyncConflict.actor == user.username,
                                                                      SyncConflict.resolved_at.is_(None))))
@@ -109,6 +117,8 @@ def _referenced_users(snaps: list[dict]) -> set[uuid.UUID]:
                 ids.add(uuid.UUID(event["actor_id"]))
         for involvement in snap["care_involvements"]:
             ids.update({uuid.UUID(involvement["user_id"]), uuid.UUID(involvement["declared_by_id"])})
+        for issued in snap["issued_letters"]:
+            ids.add(uuid.UUID(issued["issued_by_id"]))
     return ids
 
 

@@ -36,11 +36,13 @@ from app.server.accounts import SKEW_LIMIT, Caller
 from app.services import audit
 from app.services.cases import ActionRefused, InvalidInput, NotFound
 from app.services.criteria import InvalidInput as CriteriaInput
+from app.services.intake import AlreadyImported, DuplicatesFound
 from app.services.intents import INTENTS, Call, load_all
 from app.store.models import AuditChainHead, AuditRecord, Case, SyncConflict, SyncMutation, User, utcnow
 
 MAX_BATCH = 1000
-REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError)
+REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError, AlreadyImported,
+            DuplicatesFound)
 
 
 @dataclass
@@ -163,13 +165,60 @@ def _case_view(session: Session, case: Case | None) -> dict | None:
             "decided_at": case.decided_at.isoformat() if case.decided_at else None}
 
 
+def _locked_case(session: Session, condition) -> Case | None:
+    return session.scalars(select(Case).where(condition).with_for_update()
+                           .execution_options(populate_existing=True)).one_or_none()
+
+
+def _made_here(session: Session, caller: Caller, tar: str) -> SyncMutation | None:
+    """The answer this device got for the request it received offline under `tar` (None: it made no such)."""
+    makers = [name for name, spec in INTENTS.items() if spec.makes_case]
+    return session.scalars(select(SyncMutation).where(
+        SyncMutation.device_id == caller.device.device_id, SyncMutation.tar == tar,
+        SyncMutation.intent.in_(makers)).order_by(SyncMutation.seq.desc()).limit(1)).first()
+
+
+def _case_for(session: Session, caller: Caller, mutation: Mutation) -> tuple[Case | None, str | None]:
+    """The central case a change is about, and why there is none when the laptop's case is not the central one.
+
+    By id first: a case the laptop pulled, or received offline and the central store made (the same id,
+    app.services.intents.derived_id), whatever its TAR is now (the central store may have numbered it anew). By TAR
+    otherwise -- but a TAR the central store holds under another id is another request, unless this laptop's own
+    receipt of that TAR became that case (laptops before ids were derived)."""
+    if mutation.case_id is not None:
+        case = _locked_case(session, Case.id == mutation.case_id)
+        if case is not None:
+            return case, None
+    if not mutation.tar:
+        return None, None
+    case = _locked_case(session, Case.tar == mutation.tar)
+    if case is None or mutation.case_id is None or case.id == mutation.case_id:
+        return case, None
+    made = _made_here(session, caller, mutation.tar)
+    if made is not None and made.outcome in ("applied", "merged") and made.case_id == case.id:
+        return case, None
+    if made is not None and made.answer.get("central_tar"):
+        return None, (f"The request TAR {mutation.tar} received on this laptop is TAR {made.answer['central_tar']} "
+                      f"on the central store ({made.answer.get('message') or 'it was added to that case'}); do "
+                      "this change there.")
+    return None, (f"TAR {mutation.tar} on the central store is another request than this laptop's TAR "
+                  f"{mutation.tar}, which the central store never made (its receipt became a conflict).")
+
+
+def _central_tar(session: Session) -> str:
+    from app.services.intake import next_tars
+
+    return next_tars(session)[0]
+
+
 def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: datetime) -> dict:
     spec = INTENTS.get(mutation.intent)
     at = _applied_time(caller, mutation.created_at, received_at)
-    case = None
-    if mutation.tar:
-        case = session.scalars(select(Case).where(Case.tar == mutation.tar).with_for_update()
-                               .execution_options(populate_existing=True)).one_or_none()
+    makes_case = spec is not None and spec.makes_case and bool(mutation.payload.get("tar"))
+    payload, tar, renumbered = mutation.payload, mutation.tar, None
+    case, missing = (None, None) if makes_case else _case_for(session, caller, mutation)
+    if case is not None:
+        tar = case.tar  # the central number (a request received offline may have a new one)
     base, unseen = _base(session, caller, mutation)
     server_base = case.version if case is not None else None
     since: list[tuple[str, dict]] = []
@@ -177,13 +226,19 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     if spec is None:
         kind, reason = "refused", (f"The server does not know the change '{mutation.intent}': it runs an older "
                                    "version of the workstation. Ask the administrator to update the server.")
-    elif mutation.intent == "receive":
-        if case is not None:
+    elif makes_case:
+        if mutation.case_id is not None and session.get(Case, mutation.case_id) is not None:
             kind, reason = "concurrent", f"TAR {mutation.tar} was already received on the central store."
+        elif _locked_case(session, Case.tar == mutation.tar) is not None:
+            # Another request holds the number centrally: this one gets a central number (the laptop learns it
+            # at its next pull); nothing is refused for a number.
+            tar = _central_tar(session)
+            payload = {**payload, "tar": tar}
+            renumbered = {"from": mutation.tar, "to": tar}
     elif mutation.tar is None:
         pass  # an intent about no case: only its own rules decide
     elif case is None:
-        kind, reason = "refused", f"TAR {mutation.tar} is not on the central store."
+        kind, reason = "refused", missing or f"TAR {mutation.tar} is not on the central store."
     else:
         stale = bool(unseen) or base is None or case.version != base
         if stale:
@@ -192,10 +247,12 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
                 kind = "concurrent"
                 reason = _concurrent_reason(session, mutation, case, since)
     outcome = "conflict"
+    said: dict | None = None
     if kind is None:
         nested = session.begin_nested()
         try:
-            spec.replay(session, Call(mutation.tar, mutation.actor, mutation.payload), at=at)
+            result = spec.replay(session, Call(tar, mutation.actor, payload), at=at,
+                                 mutation_id=mutation.mutation_id)
             session.flush()
         except REFUSALS as error:
             nested.rollback()
@@ -203,14 +260,25 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
         else:
             nested.commit()
             outcome = "merged" if stale else "applied"
-    if mutation.tar and kind is None:
-        case = session.scalars(select(Case).where(Case.tar == mutation.tar)).one_or_none()
+            said = spec.answer(payload, result) if spec.answer is not None else None
+    if said and said.get("central_tar"):
+        tar = said["central_tar"]  # the request became (part of) another central case
+    if tar and kind is None:
+        case = session.get(Case, mutation.case_id) if mutation.case_id and not said else None
+        case = case or session.scalars(select(Case).where(Case.tar == tar)).one_or_none()
         if case is not None:
             leases.follow_holder(session, case, caller)
     if stale and base is not None and server_base is not None and server_base > base:
         unseen = unseen + [[base, server_base]]  # what this change was merged over, or set aside because of
     answer = {"seq": mutation.seq, "mutation_id": str(mutation.mutation_id), "outcome": outcome,
               "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
+    if renumbered and kind is None:
+        answer.update(central_tar=renumbered["to"], renumbered=renumbered, message=(
+            f"TAR {renumbered['from']} was already used on the central store for another request: this request "
+            f"is TAR {renumbered['to']} now (this laptop shows the new number after the sync)."))
+    if said and kind is None:
+        answer.update({key: value for key, value in said.items() if key != "outcome"})
+        outcome = answer["outcome"] = said.get("outcome", outcome)
     if kind is not None:
         conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)
         answer.update(message=reason, conflict_id=str(conflict.id), conflict_kind=kind)
@@ -227,7 +295,10 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
 _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined": "decided it",
                 "pended": "pended it", "referred": "referred it", "closed": "closed it", "reopened": "reopened it",
                 "notified": "recorded a notice", "extended": "extended it", "criterion-answered": "answered criteria",
-                "information-received": "recorded information received"}
+                "information-received": "recorded information received", "letter-issued": "issued the letter",
+                "letter-mailed": "marked a letter mailed", "letter-sent": "sent a letter",
+                "letter-translated": "translated a letter", "letter-effective-date-set": "set a letter's effective date",
+                "intake-merged": "added a request to it", "intake-linked": "linked a request to it"}
 
 
 def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since) -> str:

@@ -34,7 +34,7 @@ from app.domain.plantime import to_plan
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.vocabulary import team_for_category
 from app.services import audit, receive_payload
-from app.services.intents import action_time, always, codec_type, intent, never
+from app.services.intents import action_time, always, codec_type, derived_id, intent, never
 from app.store.criteria_answers import checklist as criteria_checklist
 from app.store.models import (
     Case, CaseEvent, CaseWorkflow, CareInvolvement, ClinicalNote, Diagnosis, Member, RequestLine, User, utcnow,
@@ -89,7 +89,7 @@ def record_event(session: Session, case: Case, actor: User | None, kind: str, pa
     record (who, when, what, before and after) to this device's chain, all in the caller's transaction."""
     at = at or action_time() or utcnow()
     payload = payload or {}
-    event = CaseEvent(id=event_id or uuid.uuid4(), case_id=case.id, occurred_at=at,
+    event = CaseEvent(id=event_id or derived_id(f"event:{kind}"), case_id=case.id, occurred_at=at,
                       actor_id=actor.id if actor else None, kind=kind, payload=payload)
     session.add(event)
     case.version += 1
@@ -154,11 +154,12 @@ def service_summary(lines: list[NewLine], category: str) -> str:
     return first if len(lines) == 1 else f"{first} (+{len(lines) - 1})"
 
 
-@intent("receive", commutes=never, to_call=receive_payload.to_call, from_call=receive_payload.from_call)
+@intent("receive", commutes=never, to_call=receive_payload.to_call, from_call=receive_payload.from_call,
+        makes_case=True)
 def receive_case(session: Session, new: NewCase, actor: User | None) -> Case:
     """Record a request as received: the clocks run from `received_at` (timeliness.md, "Definitions")."""
     case = Case(
-        id=uuid.uuid4(), tar=new.tar, line_of_business=new.line_of_business,
+        id=derived_id("case"), tar=new.tar, line_of_business=new.line_of_business,
         service_category=new.service_category, review_timing=new.review_timing, urgency=new.urgency,
         received_at=new.received_at, status="received", team=team_for_category(new.service_category),
         member_id=new.member.id, requesting_provider_id=new.requesting_provider_id,
@@ -368,7 +369,7 @@ def pend_case(session: Session, tar: str, username: str, *, missing: str | Seque
         raise InvalidInput("say what information is missing")
     if not at_intake:
         _take(act)
-    event_id = uuid.uuid4()
+    event_id = derived_id("event:pended")
     act.workflow_row(session).pend_event_id = event_id
     _finish(session, act, "pended", {"missing": items, "note": note.strip(), "from": act.flow.state,
                                      "requester_asked": True, "decision_due": iso_utc(act.case.decision_due_at)},
@@ -416,7 +417,7 @@ def refer_case(session: Session, tar: str, username: str, *, to: str, summary: s
         if target_user.role not in authority.REFERRAL_ROLES[to]:
             raise InvalidInput(f"{to_user} cannot take a referral to a {REFERRAL_TARGETS[to].lower()}")
     act.case.assignee = target_user
-    event_id = uuid.uuid4()
+    event_id = derived_id("event:referred")
     workflow = act.workflow_row(session)
     workflow.referral_event_id = event_id
     workflow.referred_specialty = specialty.strip() if specialty else None
@@ -592,7 +593,7 @@ def _determine(session: Session, act: _Action, flow: CaseFlow, outcome: str, det
         raise ActionRefused(f"TAR {act.case.tar} is an open stay: its days are decided by the stay's reviews (the "
                             "Stay tab; umws stay review, umws stay deny), and the case is determined when the stay "
                             "is discharged.", kind="state")
-    event_id = uuid.uuid4()
+    event_id = derived_id("event:determined")
     workflow = act.workflow_row(session)
     if workflow.determination_event_id:
         supersedes = str(workflow.determination_event_id)
@@ -810,7 +811,7 @@ def declare_involvement(session: Session, tar: str, username: str, *, note: str,
     if is_involved(session, involved, act.case.member_id):
         raise ActionRefused(f"{involved.username} is already recorded as involved in this member's care.",
                             kind="state")
-    session.add(CareInvolvement(id=uuid.uuid4(), member_id=act.case.member_id, user_id=involved.id,
+    session.add(CareInvolvement(id=derived_id("involvement"), member_id=act.case.member_id, user_id=involved.id,
                                 case_id=act.case.id, declared_at=act.at, declared_by_id=act.actor.id, note=note))
     _finish(session, act, "involvement-declared", {"user": involved.username, "note": note,
                                                    "declared_by": act.actor.username}, flow)

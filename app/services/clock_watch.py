@@ -23,6 +23,7 @@ from app.domain.clocks import ClockError, compute_clocks
 from app.domain.plantime import iso_plan
 from app.domain.queues import UNDECIDED_STATES
 from app.services.cases import record_event
+from app.services.intents import stable_id
 from app.services.letters import draft_letters
 from app.store.case_details import clock_request_of
 from app.store.models import OPEN_CASE_SQL, Case, CaseEvent
@@ -59,9 +60,12 @@ def record_breaches(session: Session, now: datetime) -> list[str]:
     for case in candidates:
         if case.id in already:
             continue
+        # One breach per case, observed on every store that runs the watch: the same id everywhere (so the
+        # untimely-decision letters drafted for it are the same letters on a laptop and on the central store).
         event = record_event(session, case, None, BREACH_EVENT,
                              {"clock": "decision", "due": iso_plan(case.decision_due_at),
-                              "rule": _decision_rule(case)}, at=now)
+                              "rule": _decision_rule(case)}, at=now,
+                             event_id=stable_id(BREACH_EVENT, case.id))
         recorded.append(case.tar)
         # A missed decision is an adverse determination: its notice is due that day (42 CFR 438.404(c)(5)).
         draft_letters(session, case, kind="untimely-decision", source_event_id=event.id, at=now)

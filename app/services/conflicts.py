@@ -113,6 +113,25 @@ def open_conflicts(session: Session, *, include_resolved: bool = False) -> list[
     return list(session.scalars(statement))
 
 
+def readable_payload(payload: dict | None, limit: int = 200) -> dict:
+    """A change's payload for people: a long value (the bytes of a letter printed offline) is named, not shown."""
+    from app.services.intents import decode
+
+    out = {}
+    for key, value in (payload or {}).items():
+        if key == "pdf" and isinstance(value, str):
+            out[key] = f"(the letter as printed: {len(value) * 3 // 4:,} bytes, kept with the conflict)"
+        elif key == "letter" and isinstance(value, dict):
+            out[key] = f"{value.get('ref')} ({value.get('kind')}, to the {value.get('recipient')})"
+        elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("$date", "$datetime", "$uuid"):
+            out[key] = str(decode(value))
+        elif isinstance(value, str) and len(value) > limit:
+            out[key] = value[:limit] + "…"
+        else:
+            out[key] = value
+    return out
+
+
 def conflict_json(conflict: SyncConflict) -> dict:
     return {"id": str(conflict.id), "tar": conflict.tar, "intent": conflict.intent, "username": conflict.actor,
             "kind": conflict.kind, "reason": conflict.reason, "team": conflict.team,

@@ -20,6 +20,15 @@ Everything happens in the caller's transaction: a refusal or bad input raises be
 `import_file` reads a whole file (PAS bundle JSON or CSV), refuses it whole when it is unreadable
 (UnreadableRequest: every place named), then saves each request in one transaction; a duplicate of an open case
 is merged into it (a batch has nobody to ask), an exact re-import is reported and writes nothing.
+
+Sync (issue 9, docs/sync.md "Intake"): `save_request` is the intent `intake`, one change per request (the batch
+path writes the same change for each case it makes, app.services.intake_batch). The central store saves the request
+again with the same rules on its own data: a submission it imported before makes nothing again (the change is
+answered `merged`, naming the central case); a request that duplicates an open central case the laptop did not
+know is saved as its own case linked to it (the form and the inbox: `when_duplicate="link"`, for a person to look
+at) or added to it (a batch: "merge", as a batch does here). A laptop numbers its requests in a block the central
+store gave it at sign-in (`next_tars`), so two laptops' numbers never collide; a number taken centrally anyway is
+replaced by a central one (app.server.push).
 """
 from __future__ import annotations
 
@@ -42,15 +51,20 @@ from app.domain.intake.duplicates import Span, overlapping
 from app.domain.intake.errors import Problem, UnreadableRequest
 from app.domain.plantime import format_instant
 from app.domain.vocabulary import LINES_OF_BUSINESS, REVIEW_TIMINGS, SERVICE_CATEGORIES, URGENCIES
+from app.domain.intake.draft import DiagnosisPart, LinePart, MemberPart, ProviderPart
 from app.services import audit
 from app.services.cases import (
     ActionRefused, InvalidInput, NewCase, NewLine, NotFound, iso_utc, pend_case, receive_case, record_event,
     user_by_name,
 )
+from app.services.intents import Call, always, codec_type, decode, derived_id, encode, intent
 from app.store.models import (
     OPEN_CASE_SQL, Case, ClinicalNote, IntakeDocument, IntakeRecord, IntakeSource, Member, Provider, RequestLine,
-    User, utcnow,
+    Setting, User, utcnow,
 )
+
+for _part in (IntakeDraft, MemberPart, ProviderPart, LinePart, DiagnosisPart):  # a draft travels in `intake`
+    codec_type(_part)
 
 RESOLUTIONS = {"new": "Confirm a new case", "link": "New case, linked to the other",
                "merge": "Add to the other case (no new case)"}
@@ -93,13 +107,15 @@ class DuplicateCandidate:
 
 @dataclass
 class DocumentToFile:
-    """A document from the inbox to attach: moved to `processed_dir` (never deleted) when the case is saved."""
+    """A document from the inbox to attach: moved to `processed_dir` (never deleted) when the case is saved.
+    `stored_as`: where it went, when that is known already (the central store recording a laptop's document)."""
 
     path: Path
     received_at: datetime
     media_type: str
     pages: int
     sha256: str
+    stored_as: Path | None = None
 
 
 @dataclass
@@ -112,6 +128,7 @@ class Saved:
     assessment: Assessment
     linked_to: str | None = None
     documents: list[str] = field(default_factory=list)  # where each attached document now is
+    note: str | None = None  # what the central store did differently from the laptop (sync), in words
 
     def to_json(self) -> dict:
         return {"tar": self.tar, "created": self.created, "status": self.status, "missing": self.missing,
@@ -190,7 +207,7 @@ def _member(session: Session, draft: IntakeDraft) -> Member:
 
 def member_values(part) -> dict:
     """A new member's row from the request's demographics."""
-    return {"id": uuid.uuid4(), "cin": part.cin.strip().upper() or None,
+    return {"id": derived_id("member"), "cin": part.cin.strip().upper() or None,
             "plan_member_id": part.plan_member_id.strip() or None, "first_name": part.first_name.strip()[:80],
             "last_name": part.last_name.strip()[:80] or "(not given)", "birth_date": part.birth_date,
             "sex": part.sex if part.sex in ("F", "M", "X", "U") else "U", "language": "en"}
@@ -217,7 +234,7 @@ def _provider(session: Session, npi: str, name: str) -> Provider:
     if provider is None and not stored and name.strip():
         provider = session.scalar(select(Provider).where(Provider.npi.is_(None), Provider.name == name.strip()[:120]))
     if provider is None:
-        provider = Provider(id=uuid.uuid4(), npi=stored, name=name.strip()[:120] or f"NPI {npi.strip()}")
+        provider = Provider(id=derived_id("provider"), npi=stored, name=name.strip()[:120] or f"NPI {npi.strip()}")
         session.add(provider)
     return provider
 
@@ -266,15 +283,39 @@ def _range(span: Span) -> str:
 
 
 # ----- TAR numbers -------------------------------------------------------------------------------------------------
+TAR_BLOCK_KEY = "sync.tar_block"  # the block the central store gave this laptop at sign-in (app.sync.client)
+
+
+def _tar_prefix(session: Session) -> str:
+    """'2' + the laptop's block in four digits (given by the central store at sign-in, unique: laptops never
+    collide), or on the central store block 0; a store that never signed in to one: two digits of its device id."""
+    block = session.get(Setting, TAR_BLOCK_KEY)
+    if block is not None:
+        return f"{TAR_PREFIX}{int(block.value):04d}"
+    if session.get_bind().dialect.name != "sqlite":
+        return f"{TAR_PREFIX}0000"
+    return f"{TAR_PREFIX}{audit.device_id(session).int % 100:02d}"
+
+
 def next_tars(session: Session, count: int = 1) -> list[str]:
-    """`count` unused TAR numbers of this store: '2', two digits of the device id, an 8-digit sequence. Two laptops
-    have different device digits (most of the time: there are 100), so their offline intake rarely collides; the
-    unique index refuses a collision, and central numbering comes with sync."""
-    prefix = f"{TAR_PREFIX}{audit.device_id(session).int % 100:02d}"
+    """`count` unused TAR numbers of this store, 11 digits: the prefix (`_tar_prefix`) and a sequence. The
+    sequence is kept in the store's settings as well, so a number whose case has left the laptop (synced, then out
+    of its queues) is never given again."""
+    prefix = _tar_prefix(session)
+    digits = 11 - len(prefix)
+    key = f"intake.tar_seq.{prefix}"
     highest = session.scalar(select(func.max(Case.tar)).where(Case.tar.like(f"{prefix}%"),
                                                               func.length(Case.tar) == 11))
-    start = int(highest[3:]) + 1 if highest else 1
-    return [f"{prefix}{number:08d}" for number in range(start, start + count)]
+    kept = session.get(Setting, key)
+    start = max(int(highest[len(prefix):]) if highest else 0, int(kept.value) if kept else 0) + 1
+    if start + count - 1 >= 10 ** digits:
+        raise ActionRefused(f"This store has used every intake number of its block ({prefix}…); ask the "
+                            "administrator for a new block (sign in to the sync server again).", kind="state")
+    if kept is None:
+        session.add(Setting(key=key, value=str(start + count - 1)))
+    else:
+        kept.value = str(start + count - 1)
+    return [f"{prefix}{number:0{digits}d}" for number in range(start, start + count)]
 
 
 # ----- saving -----------------------------------------------------------------------------------------------------
@@ -286,12 +327,63 @@ def already_imported(session: Session, key: str) -> AlreadyImported | None:
     return AlreadyImported(row[0], row[1]) if row else None
 
 
+# ----- the `intake` intent (issue 9): one change per request, done again by the central store ---------------
+def _intake_to_call(bound) -> Call:
+    arguments = bound.arguments
+    session, draft, resolution = arguments["session"], arguments["draft"], arguments.get("resolution")
+    target = arguments.get("target")
+    target_id = session.scalar(select(Case.id).where(Case.tar == target)) if target else None
+    documents = [{"file": document.path.name, "received_at": encode(document.received_at),
+                  "media_type": document.media_type, "pages": document.pages, "sha256": document.sha256}
+                 for document in arguments.get("documents") or ()]
+    payload = {"draft": encode(draft), "resolution": resolution, "target": target,
+               "target_case_id": str(target_id) if target_id else None, "documents": documents,
+               # a duplicate the laptop did not know of: the form and the inbox link, a batch merges (as here)
+               "when_duplicate": arguments.get("when_duplicate") or "link", "tar": arguments.get("tar")}
+    return Call(target if resolution == "merge" else None, arguments["username"], payload, arguments.get("at"))
+
+
+def _intake_complete(call: Call, saved: Saved) -> Call:
+    documents = [{**document, "stored_as": stored} for document, stored in zip(call.payload["documents"],
+                                                                               saved.documents)]
+    payload = {**call.payload, "tar": saved.tar if saved.created else None, "documents": documents}
+    return Call(saved.tar, call.actor, payload, call.at)
+
+
+def _intake_from_call(session: Session, call: Call) -> tuple[tuple, dict]:
+    payload = call.payload
+    documents = [DocumentToFile(Path(d["file"]), decode(d["received_at"]), d["media_type"], d["pages"], d["sha256"],
+                                stored_as=Path(d["stored_as"])) for d in payload.get("documents") or ()]
+    target = payload.get("target")
+    if payload.get("target_case_id"):  # the other case by its id: its central number may differ
+        target = session.scalar(select(Case.tar).where(Case.id == uuid.UUID(payload["target_case_id"]))) or target
+    return (decode(payload["draft"]), call.actor), {
+        "resolution": payload.get("resolution"), "target": target, "documents": documents,
+        "processed_dir": documents[0].stored_as.parent if documents else None, "tar": payload.get("tar"),
+        "when_duplicate": payload.get("when_duplicate") or "link"}
+
+
+def _intake_answer(payload: dict, saved: Saved) -> dict | None:
+    """What the central store did differently: the request is (in) another case, or linked to one."""
+    if payload.get("resolution") == "merge" or not saved.note:
+        return None
+    if not saved.created:
+        return {"outcome": "merged", "central_tar": saved.tar, "message": saved.note}
+    return {"message": saved.note}
+
+
+@intent("intake", commutes=always, to_call=_intake_to_call, from_call=_intake_from_call, complete=_intake_complete,
+        answer=_intake_answer, makes_case=True)
 def save_request(session: Session, draft: IntakeDraft, username: str, *, resolution: str | None = None,
                  target: str | None = None, documents: Sequence[DocumentToFile] = (),
                  processed_dir: Path | None = None, at: datetime | None = None, tar: str | None = None,
-                 actor: User | None = None) -> Saved:
+                 actor: User | None = None, when_duplicate: str | None = None) -> Saved:
     """Save one request (see the module docstring). `resolution` answers a DuplicatesFound: 'new', 'link' or
-    'merge', with `target` the TAR of the other case for link and merge."""
+    'merge', with `target` the TAR of the other case for link and merge.
+
+    `when_duplicate` ('link' or 'merge': the central store saving a laptop's request, app.server.push) answers
+    the duplicates no one was asked about, and a submission imported before is reported in the answer (`note`)
+    instead of raised."""
     at = at or utcnow()
     actor = actor or intake_user(session, username, draft.service_category)
     if actor.username != username:
@@ -304,12 +396,27 @@ def save_request(session: Session, draft: IntakeDraft, username: str, *, resolut
         raise InvalidInput(f"resolution '{resolution}' is not one of: {', '.join(RESOLUTIONS)}")
     if documents and processed_dir is None:
         raise InvalidInput("documents are attached from the inbox: give the processed folder")
+    if when_duplicate not in (None, "link", "merge"):
+        raise InvalidInput(f"when_duplicate is 'link' or 'merge' (not '{when_duplicate}')")
     previous = already_imported(session, draft.source_key)
     if previous is not None:
-        raise previous
+        if when_duplicate is None:
+            raise previous
+        held = session.scalar(select(Case).where(Case.tar == previous.tar))
+        return Saved(previous.tar, False, held.status, [], [], assess(draft),
+                     note=f"This very submission was imported on the central store before ({previous.disposition} "
+                          f"TAR {previous.tar}): nothing was made again.")
     existing = find_member(session, draft.member.cin, draft.member.plan_member_id)
     candidates = duplicate_candidates(session, existing.id if existing else None, draft)
     target_case = None
+    note = None
+    if candidates and resolution is None and when_duplicate is not None:
+        resolution, target = when_duplicate, candidates[0].tar
+        words = ", ".join(f"TAR {c.tar}" for c in candidates)
+        note = (f"The central store holds an open case of the same member for an overlapping service ({words}): "
+                + ("the request was added to it." if resolution == "merge" else
+                   f"the request was saved as its own case, linked to TAR {target}; close one of them if they are "
+                   "the same request."))
     if resolution in ("link", "merge"):
         target_case = session.scalar(select(Case).where(Case.tar == (target or "")))
         if target_case is None:
@@ -320,7 +427,9 @@ def save_request(session: Session, draft: IntakeDraft, username: str, *, resolut
         raise DuplicatesFound(candidates)
     assessment = assess(draft)
     if resolution == "merge":
-        return _merge(session, draft, actor, target_case, assessment, documents, processed_dir, at)
+        merged = _merge(session, draft, actor, target_case, assessment, documents, processed_dir, at)
+        merged.note = note
+        return merged
     member = _member(session, draft)
     requesting = _provider(session, draft.requesting.npi, draft.requesting.name)
     servicing = None
@@ -367,7 +476,7 @@ def save_request(session: Session, draft: IntakeDraft, username: str, *, resolut
                   note="Pended at intake: the request lacks the items listed.", at=max(at, case.received_at),
                   at_intake=True)
     return Saved(case.tar, True, case.status, assessment.missing, flags, assessment,
-                 linked_to=target_case.tar if resolution == "link" else None, documents=stored)
+                 linked_to=target_case.tar if resolution == "link" else None, documents=stored, note=note)
 
 
 def _describe(code: str) -> str:
@@ -405,8 +514,8 @@ def _attach(session: Session, case: Case, actor: User, documents: Sequence[Docum
     """Record each document on the case; the files are moved by `move_documents` once this commits."""
     stored = []
     for document in documents:
-        destination = processed_destination(processed_dir, case.tar, document.path.name)
-        session.add(IntakeDocument(id=uuid.uuid4(), case_id=case.id, file_name=document.path.name,
+        destination = document.stored_as or processed_destination(processed_dir, case.tar, document.path.name)
+        session.add(IntakeDocument(id=derived_id("document"), case_id=case.id, file_name=document.path.name,
                                    stored_path=str(destination), sha256=document.sha256,
                                    media_type=document.media_type, pages=document.pages,
                                    received_at=document.received_at.astimezone(timezone.utc), attached_at=at,
@@ -525,6 +634,7 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
     app.services.intake_batch in multi-row inserts; a request overlapping an open case of its member (in the store
     or earlier in the file) is merged into it through `save_request`."""
     from app.services.intake_batch import Prepared, create_cases
+    from app.services.intents import new_mutation_id, seeded
 
     if not drafts:
         return
@@ -561,7 +671,7 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
         key = stored or f"name:{name.strip()[:120]}"
         if key not in providers:
             if stored:  # not in the store (all NPIs of the file were looked up at once): a new one
-                row = {"id": uuid.uuid4(), "npi": stored, "name": name.strip()[:120] or f"NPI {stored}"}
+                row = {"id": derived_id("provider"), "npi": stored, "name": name.strip()[:120] or f"NPI {stored}"}
                 new_providers.append(row)
                 providers[key] = _Ref(row["id"], row["name"])
             else:
@@ -596,22 +706,26 @@ def _create_or_merge(session: Session, drafts: Sequence[IntakeDraft], actor: Use
                                       "why": "an open case of the same member for an overlapping service: the "
                                              "request was added to it"})
         else:
-            if member is None:  # not in the store (every member of the file was looked up at once)
-                row = member_values(draft.member)
-                new_members.append(row)
-                member = _Ref(row["id"], f"{row['last_name']}, {row['first_name']}", row["plan_member_id"])
-                members[identity] = member
-            elif draft.member.plan_member_id.strip() and not member.plan_member_id \
-                    and not _plan_id_taken(session, draft.member):
-                member.plan_member_id = draft.member.plan_member_id.strip()
-            requesting = provider_for(draft.requesting.npi, draft.requesting.name)
-            servicing = None
-            if draft.servicing is not None and (draft.servicing.npi.strip() or draft.servicing.name.strip()):
-                servicing = provider_for(draft.servicing.npi, draft.servicing.name)
+            # Each new case is its own change (the `intake` intent): the rows made for it take the ids the central
+            # store gives them when it saves the request again (app.services.intents.derived_id).
+            change = new_mutation_id()
+            with seeded(change):
+                if member is None:  # not in the store (every member of the file was looked up at once)
+                    row = member_values(draft.member)
+                    new_members.append(row)
+                    member = _Ref(row["id"], f"{row['last_name']}, {row['first_name']}", row["plan_member_id"])
+                    members[identity] = member
+                elif draft.member.plan_member_id.strip() and not member.plan_member_id \
+                        and not _plan_id_taken(session, draft.member):
+                    member.plan_member_id = draft.member.plan_member_id.strip()
+                requesting = provider_for(draft.requesting.npi, draft.requesting.name)
+                servicing = None
+                if draft.servicing is not None and (draft.servicing.npi.strip() or draft.servicing.name.strip()):
+                    servicing = provider_for(draft.servicing.npi, draft.servicing.name)
             assessment = assess(draft)
             tar = next(tars)
             pending.append(Prepared(draft, assessment, tar, member.id, member.display_name, requesting.id,
-                                    servicing.id if servicing else None))
+                                    servicing.id if servicing else None, change))
             pending_tars.add(tar)
             spans.setdefault(member.id, []).extend((tar, span) for span in _spans(draft))
             report.created.append(tar)
@@ -685,6 +799,7 @@ def document_digest(path: Path) -> str:
 
 
 # ----- a request that needs no authorization ------------------------------------------------------------------
+@intent("close-no-auth")
 def close_no_auth_required(session: Session, tar: str, username: str, *, method: str = "fax",
                            at: datetime | None = None) -> Case:
     """Close a request flagged at intake as needing no prior authorization: administratively, with the list's

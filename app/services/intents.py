@@ -20,11 +20,24 @@ function, in one place, and nothing else:
   it is applied (and the rules checked again) as a merge; False: it becomes a conflict for a person to resolve.
   `changes_state` (the default), `always`, `criterion_not_answered_since`, `fact_not_recorded_since` and
   `no_set_chosen_since` are the ready-made rules;
-* an `at=None` keyword, when the function has one, receives the instant the change was made on the laptop.
+* an `at=None` keyword, when the function has one, receives the instant the change was made on the laptop;
+* `complete(call, result)` (optional) finishes the payload with what only the write itself knows (the TAR intake
+  gave a new request, the notice date and SHA-256 of the letter it issued);
+* `makes_case=True` for an intent that makes a new case (its TAR may be taken on the central store: the server
+  gives the request a central number, app.server.push); `answer(payload, result)` (optional) adds words to the
+  server's answer (a request the central store added to a case it already held: outcome 'merged').
 The server imports every module of `app.services` (`load_all`) so that each registered intent is known.
+
+Ids that agree across devices: while an intent is written on the laptop, and while the server replays it, the rows
+the write makes take ids from `derived_id(name)`: derived from the change's mutation id, so the laptop's own rows
+(the case a request became, its events, a determination, the letters drafted for it) carry the ids the central
+store gives them when it does the change again. `stable_id(...)` derives an id from what identifies a row on
+every device (the member letter of determination X). Outside an intent (a supervisor on the central store, the
+clock watch) ids are random, as before.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -48,9 +61,14 @@ Since = list[tuple[str, dict]]
 
 
 # ----- commute rules: does a change made on version v still stand after the events `since`? --------------------
+# Letter events (app.services.letters): a letter of the case going out changes no workflow state.
+LETTER_EVENT_KINDS = frozenset({
+    "letter-issued", "letter-mailed", "letter-sent", "letter-translated", "letter-effective-date-set",
+})
 STATE_NEUTRAL_KINDS = frozenset({
     "criteria-set-chosen", "criterion-answered", "no-criteria-apply", "fact-recorded", "involvement-declared",
-    "clock-breached", "conflict-resolved",
+    "clock-breached", "conflict-resolved", "document-attached", "intake-linked", "intake-merged",
+    *LETTER_EVENT_KINDS,
 })
 
 
@@ -83,6 +101,24 @@ def fact_not_recorded_since(payload: dict, since: Since) -> bool:
 
 def never(payload: dict, since: Since) -> bool:
     return False
+
+
+def _same_letter(payload: dict, kind: str, event: dict) -> bool:
+    return kind in LETTER_EVENT_KINDS and event.get("letter_id") == (payload.get("letter") or {}).get("id")
+
+
+def letter_untouched_since(payload: dict, since: Since) -> bool:
+    """Issuing a letter (or translating it, or setting its effective date) stands when nothing but state-neutral
+    work and notices happened since, none of it to the same letter: a second issue of the same letter, or a new
+    determination, extension, pend or reopening (which supersede it) is a conflict."""
+    return all((kind in STATE_NEUTRAL_KINDS or kind == "notified") and not _same_letter(payload, kind, event)
+               for kind, event in since)
+
+
+def provider_not_notified_since(payload: dict, since: Since) -> bool:
+    """A provider notification stands unless the workflow moved or the provider was notified meanwhile."""
+    return all(kind in STATE_NEUTRAL_KINDS or (kind == "notified" and event.get("recipient") != "provider")
+               for kind, event in since)
 
 
 # ----- the codec of payload values ------------------------------------------------------------------------------
@@ -156,17 +192,26 @@ class IntentSpec:
     takes_at: bool
     to_call: Callable[[inspect.BoundArguments], Call]
     from_call: Callable[[Session, Call], tuple[tuple, dict]]  # (positional after session, keywords)
+    complete: Callable[[Call, Any], Call] | None = None  # the payload finished with the write's result
+    answer: Callable[[dict, Any], dict | None] | None = None  # (payload, result): words the server adds
+    makes_case: bool = False  # a new case: its TAR may be renumbered centrally
 
-    def replay(self, session: Session, call: Call, at: datetime | None = None):
-        """Do the change again on this store (the server): the same function, the same rules, no outbox row."""
+    def replay(self, session: Session, call: Call, at: datetime | None = None,
+               mutation_id: uuid.UUID | None = None):
+        """Do the change again on this store (the server): the same function, the same rules, no outbox row.
+        With `mutation_id` (the change as the laptop made it), the rows it makes take the ids the laptop gave them;
+        without, a replay inside another intent (a conflict kept) draws from that intent's ids."""
         args, kwargs = self.from_call(session, call)
         if self.takes_at and at is not None:
             kwargs["at"] = at
         token = _capturing.set(True)
         action = _action_time.set(at)
+        seed = _seed.set(_Seed(mutation_id)) if mutation_id is not None else None
         try:
             return self.function(session, *args, **kwargs)
         finally:
+            if seed is not None:
+                _seed.reset(seed)
             _action_time.reset(action)
             _capturing.reset(token)
 
@@ -175,6 +220,48 @@ INTENTS: dict[str, IntentSpec] = {}
 _SKIPPED = ("session", "tar", "username", "expected_version")
 _capturing: contextvars.ContextVar[bool] = contextvars.ContextVar("umws_intent_capturing", default=False)
 _action_time: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("umws_action_time", default=None)
+
+
+# ----- ids that agree across devices -----------------------------------------------------------------------------
+ID_NAMESPACE = uuid.UUID("5b0e7c52-8a43-4f1e-9a0d-6f2f3c1e9d47")  # of stable_id: fixed forever
+
+
+@dataclass
+class _Seed:
+    mutation_id: uuid.UUID
+    drawn: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+_seed: contextvars.ContextVar[_Seed | None] = contextvars.ContextVar("umws_intent_seed", default=None)
+
+
+def derived_id(name: str) -> uuid.UUID:
+    """The id of a new row named `name` ('case', 'event:determined' ...): random outside an intent; while an
+    intent is written or replayed, derived from the change's mutation id, the name and how many ids of that name
+    the change drew before, so the laptop's write and the central store's replay give the same row the same id."""
+    seed = _seed.get()
+    if seed is None:
+        return uuid.uuid4()
+    number = seed.drawn.get(name, 0)
+    seed.drawn[name] = number + 1
+    return uuid.uuid5(seed.mutation_id, f"{name}#{number}")
+
+
+def stable_id(*parts: Any) -> uuid.UUID:
+    """An id derived from what identifies a row on every device (e.g. 'letter', its source event, kind and
+    recipient): the same on the laptop and on the central store whenever those parts are."""
+    return uuid.uuid5(ID_NAMESPACE, "/".join(str(part) for part in parts))
+
+
+@contextlib.contextmanager
+def seeded(mutation_id: uuid.UUID):
+    """Draw `derived_id`s of the change `mutation_id` (a write that goes up without the decorator: intake's batch
+    path writes many cases at once, each its own change)."""
+    token = _seed.set(_Seed(mutation_id))
+    try:
+        yield
+    finally:
+        _seed.reset(token)
 
 
 def action_time() -> datetime | None:
@@ -194,7 +281,10 @@ def _default_from_call(session: Session, call: Call) -> tuple[tuple, dict]:
 
 def intent(name: str, *, commutes: Callable[[dict, Since], bool] = changes_state,
            to_call: Callable[[inspect.BoundArguments], Call] | None = None,
-           from_call: Callable[[Session, Call], tuple[tuple, dict]] | None = None):
+           from_call: Callable[[Session, Call], tuple[tuple, dict]] | None = None,
+           complete: Callable[[Call, Any], Call] | None = None,
+           answer: Callable[[dict, Any], dict | None] | None = None,
+           makes_case: bool = False):
     """Register a service function as the intent `name` (see the module docstring)."""
 
     def register(function: Callable) -> Callable:
@@ -203,7 +293,7 @@ def intent(name: str, *, commutes: Callable[[dict, Since], bool] = changes_state
                              f"{function.__qualname__})")
         signature = inspect.signature(function)
         spec = IntentSpec(name, function, commutes, "at" in signature.parameters, to_call or _default_to_call,
-                          from_call or _default_from_call)
+                          from_call or _default_from_call, complete, answer, makes_case)
         INTENTS[name] = spec
 
         @functools.wraps(function)
@@ -211,14 +301,28 @@ def intent(name: str, *, commutes: Callable[[dict, Since], bool] = changes_state
             if _capturing.get() or not outbox_enabled(session):
                 return function(session, *args, **kwargs)
             bound = signature.bind(session, *args, **kwargs)
+            # One instant for the write and its change: the central store replays it at the very same instant
+            # (events keep device time), so what it records -- down to a letter's dates -- is what the laptop did.
+            now = utcnow()
+            if spec.takes_at and bound.arguments.get("at") is None:
+                bound.arguments["at"] = now
             call = spec.to_call(bound)
+            if call.at is None:
+                call = Call(call.tar, call.actor, call.payload, now)
             base = _version_of(session, call.tar)
+            mutation_id = new_mutation_id()
             token = _capturing.set(True)
+            seed = _seed.set(_Seed(mutation_id))
+            instant = _action_time.set(now)
             try:
-                result = function(session, *args, **kwargs)
+                result = function(*bound.args, **bound.kwargs)
             finally:
+                _action_time.reset(instant)
+                _seed.reset(seed)
                 _capturing.reset(token)
-            _write_outbox(session, name, call, base)
+            if spec.complete is not None:
+                call = spec.complete(call, result)
+            _write_outbox(session, name, call, base, mutation_id)
             return result
 
         write_with_intent.intent = spec
@@ -279,7 +383,61 @@ def new_mutation_id() -> uuid.UUID:
     return uuid.UUID(int=uuid6.uuid7().int)
 
 
-def _write_outbox(session: Session, name: str, call: Call, base: int | None) -> SyncOutbox:
+def record_outbox(session: Session, name: str, call: Call, *, mutation_id: uuid.UUID,
+                  base: int | None = None) -> SyncOutbox | None:
+    """The outbox row of a write done without the decorator (intake's batch path), when this store keeps one:
+    `call` as the intent's `to_call` would make it, `mutation_id` the one its rows' ids were derived from."""
+    if not outbox_enabled(session):
+        return None
+    if name not in INTENTS:
+        raise ValueError(f"no intent '{name}' is registered")
+    return _write_outbox(session, name, call, base, mutation_id)
+
+
+@dataclass(frozen=True)
+class NewCaseChange:
+    """One new case of a batch written at once (intake's CSV path): its change, as `record_outbox_batch` keeps it."""
+
+    call: Call
+    mutation_id: uuid.UUID
+    case_id: uuid.UUID
+    version: int
+    status: str
+
+
+def record_outbox_batch(session: Session, name: str, changes: list[NewCaseChange]) -> int:
+    """The outbox rows of many new cases written in one go, in one multi-row insert (the batch path's speed): each
+    row as `_write_outbox` makes it for a case made by the change. Returns how many were written (0 when this store
+    keeps no outbox)."""
+    from sqlalchemy import insert
+
+    from app.services import audit
+
+    if not changes or not outbox_enabled(session):
+        return 0
+    if name not in INTENTS:
+        raise ValueError(f"no intent '{name}' is registered")
+    device = audit.device_id(session)
+    seq = session.scalar(select(func.max(SyncOutbox.seq)).where(SyncOutbox.device_id == device)) or 0
+    rows = []
+    for change in changes:
+        seq += 1
+        rows.append({
+            "mutation_id": change.mutation_id, "device_id": device, "seq": seq, "case_id": change.case_id,
+            "tar": change.call.tar, "base_version": None, "base_mutation_id": None, "after_version": change.version,
+            "intent": name, "payload": change.call.payload, "actor": change.call.actor,
+            "created_at": change.call.at or utcnow(),
+            "mine": {"version": change.version, "status": change.status, "outcome": None, "decided_at": None,
+                     "assignee": None},
+            "state": "pending"})
+    connection = session.connection()
+    for start in range(0, len(rows), 400):
+        connection.execute(insert(SyncOutbox.__table__), rows[start:start + 400])
+    return len(rows)
+
+
+def _write_outbox(session: Session, name: str, call: Call, base: int | None,
+                  mutation_id: uuid.UUID | None = None) -> SyncOutbox:
     from app.services import audit
 
     device = audit.device_id(session)
@@ -300,7 +458,8 @@ def _write_outbox(session: Session, name: str, call: Call, base: int | None) -> 
                 "assignee": session.scalar(select(User.username).where(User.id == row.assignee_id))
                 if row.assignee_id else None}
     outbox = SyncOutbox(
-        mutation_id=new_mutation_id(), device_id=device, seq=seq, case_id=row.id if row is not None else None,
+        mutation_id=mutation_id or new_mutation_id(), device_id=device, seq=seq,
+        case_id=row.id if row is not None else None,
         tar=call.tar, base_version=base, base_mutation_id=unconfirmed if base is not None else None,
         after_version=row.version if row is not None else None, intent=name, payload=call.payload,
         actor=call.actor, created_at=call.at or utcnow(), mine=mine, state="pending")

@@ -13,6 +13,15 @@ issue (exact PDF bytes + SHA-256), reprint, the coordinators' queue, batch print
 * `mark_mailed` records `letter-mailed`; for a determination's letter it also records the notice
   (`cases.record_notification`), which completes the member notice clock (or the provider's written notice).
   `notify_provider` records the provider notification with its method and time (phone, fax, portal, letter).
+
+Sync (issue 9, docs/sync.md "Letters"): every write here is an intent. A letter's id is derived from what
+identifies it on every device -- its source event (a determination, an extension, a pend, a missed decision),
+kind and recipient -- and the source event's id is the same on the laptop and on the central store (the event
+ids of a change are derived from its mutation id), so "the member letter of determination X" is one id everywhere,
+and so is the letter number printed on it (`letter_ref`). An issue made offline goes up with the notice date and
+the SHA-256 of the bytes the laptop printed (and the bytes themselves, kept with a conflict): the central store
+renders the letter again from its own copy of the case on that notice date and records it only when it is the very
+same document; otherwise the issue is a conflict, never a different record of what was sent.
 """
 from __future__ import annotations
 
@@ -36,6 +45,8 @@ from app.domain.plantime import PLAN_TZ, to_plan
 from app.services import audit
 from app.services.cases import (ActionRefused, InvalidInput, NotFound, case_by_tar, iso_utc, record_event,
                                 record_notification, user_by_name)
+from app.services.intents import (Call, always, decode, derived_id, encode, intent, letter_untouched_since,
+                                  provider_not_notified_since, stable_id)
 from app.store.case_details import clock_request_of
 from app.store.models import Case, CaseEvent, CaseWorkflow, IssuedLetter, Letter, Member, User, utcnow
 
@@ -224,7 +235,8 @@ def draft_letters(session: Session, case: Case, *, kind: str, source_event_id: u
     made = []
     for recipient in letter_kinds.recipients_for(kind):
         language = (case.member.language or "en") if recipient == "member" else "en"
-        letter = Letter(id=uuid.uuid4(), case_id=case.id, kind=kind, recipient=recipient, language=language,
+        letter = Letter(id=letter_id_for(source_event_id, kind, recipient), case_id=case.id, kind=kind,
+                        recipient=recipient, language=language,
                         status="draft", source_event_id=source_event_id, created_at=at, updated_at=at,
                         mail_by_at=_mail_by(case, kind, recipient, source, at), translations={})
         if kind == "termination":
@@ -238,6 +250,14 @@ def draft_letters(session: Session, case: Case, *, kind: str, source_event_id: u
         letter.status = _status(facts, kind, recipient, language, structure)
         made.append(letter)
     return made
+
+
+def letter_id_for(source_event_id: uuid.UUID | None, kind: str, recipient: str) -> uuid.UUID:
+    """The id of the `kind` letter to `recipient` for the event `source_event_id`: the same on every device that
+    holds that event (see the module docstring)."""
+    if source_event_id is None:
+        return derived_id("letter")
+    return stable_id("letter", source_event_id, kind, recipient)
 
 
 def draft_for_determination(session: Session, case: Case, event_id: uuid.UUID, at: datetime) -> list[Letter]:
@@ -348,6 +368,57 @@ def translation_sources(session: Session, letter_id) -> dict[str, str | list[str
     return {key: english[key] for key in needed}
 
 
+# ----- letter writes as intents (issue 9): the letter travels by its id, which every device shares ------------
+def letter_key(letter: Letter) -> dict:
+    """How an intent names a letter: its id (the same on every device), with what a person needs to recognise it
+    in a conflict."""
+    return {"id": str(letter.id), "ref": letter_ref(letter), "kind": letter.kind, "recipient": letter.recipient,
+            "source_event_id": str(letter.source_event_id) if letter.source_event_id else None}
+
+
+_PRINTED = ("notice_date", "sha256", "pdf", "issued_letter_id")  # what `issue_letter` adds once it has issued
+
+
+def _letter_to_call(bound) -> Call:
+    arguments = bound.arguments
+    letter = _letter(arguments["session"], arguments["letter_id"])
+    payload = {key: encode(value) for key, value in arguments.items()
+               if key not in ("session", "letter_id", "username", "at", "expected_sha256")}
+    payload["letter"] = letter_key(letter)
+    return Call(letter.case.tar, arguments["username"], payload, arguments.get("at"))
+
+
+def _letter_from_call(session: Session, call: Call) -> tuple[tuple, dict]:
+    """The letter named by the change, on the case the server found for it (the letter's id is not enough: it
+    must be a letter of that case)."""
+    key = call.payload["letter"]
+    case = case_by_tar(session, call.tar)
+    letter = session.get(Letter, uuid.UUID(key["id"]))
+    if letter is None or letter.case_id != case.id:
+        raise NotFound(f"Letter {key.get('ref')} ({key.get('kind')}, to the {key.get('recipient')}) of TAR "
+                       f"{call.tar} is not on the central store: the event it notifies was not recorded there "
+                       "(its change became a conflict, or the case changed).")
+    kwargs = {name: decode(value) for name, value in call.payload.items() if name not in ("letter", *_PRINTED)}
+    if "sha256" in call.payload:
+        kwargs["expected_sha256"] = call.payload["sha256"]
+        kwargs["notice_date"] = decode(call.payload["notice_date"])
+    return (letter.id, call.actor), kwargs
+
+
+def _issued_call(call: Call, issued: "IssuedLetter") -> Call:
+    """The issue as the laptop printed it: the notice date, the SHA-256 and the bytes."""
+    import base64
+
+    payload = {**call.payload, "notice_date": encode(issued.notice_date), "sha256": issued.sha256,
+               "issued_letter_id": str(issued.id), "pdf": base64.b64encode(issued.pdf).decode("ascii")}
+    return Call(call.tar, call.actor, payload, call.at)
+
+
+def _phone_from_call(session: Session, call: Call) -> tuple[tuple, dict]:
+    return (call.actor,), {key: decode(value) for key, value in call.payload.items()}
+
+
+@intent("translate-letter", commutes=letter_untouched_since, to_call=_letter_to_call, from_call=_letter_from_call)
 def add_translation(session: Session, letter_id, username: str, texts: dict[str, str | list[str]], *,
                     at: datetime | None = None) -> Letter:
     """Record the translation of the reviewer's free texts for a letter in the member's language."""
@@ -378,6 +449,8 @@ def add_translation(session: Session, letter_id, username: str, texts: dict[str,
     return letter
 
 
+@intent("set-letter-effective-date", commutes=letter_untouched_since, to_call=_letter_to_call,
+        from_call=_letter_from_call)
 def set_effective_date(session: Session, letter_id, username: str, day: date, *,
                        at: datetime | None = None) -> Letter:
     """Set the date a termination or reduction takes effect (the linter checks the 10 days' notice)."""
@@ -399,9 +472,16 @@ def set_effective_date(session: Session, letter_id, username: str, day: date, *,
     return letter
 
 
+@intent("issue-letter", commutes=letter_untouched_since, to_call=_letter_to_call, from_call=_letter_from_call,
+        complete=_issued_call)
 def issue_letter(session: Session, letter_id, username: str, *, acknowledge_reading_level: bool = False,
-                 at: datetime | None = None) -> IssuedLetter:
-    """Issue a drafted letter: lint, render, store the exact bytes with their SHA-256, record `letter-issued`."""
+                 at: datetime | None = None, notice_date: date | None = None,
+                 expected_sha256: str | None = None) -> IssuedLetter:
+    """Issue a drafted letter: lint, render, store the exact bytes with their SHA-256, record `letter-issued`.
+
+    `notice_date` (default: the plan's date of `at`) and `expected_sha256` are the letter as a laptop printed it
+    offline: the central store renders it on that date from its own copy of the case, and refuses to record a
+    document that is not the very one printed (module docstring)."""
     from pypdf import PdfReader
 
     from app.letters.render import render
@@ -423,8 +503,11 @@ def issue_letter(session: Session, letter_id, username: str, *, acknowledge_read
                             + ("reprint it instead." if letter.status in ("issued", "mailed", "sent")
                                else "a newer letter replaced it."), kind="state")
     at = at or utcnow()
+    day = notice_date or to_plan(at).date()
+    if day > to_plan(at).date():
+        raise InvalidInput(f"the notice date {day.isoformat()} is after the day the letter is issued")
     try:
-        facts, content = build_content(session, letter, notice_date=to_plan(at).date())
+        facts, content = build_content(session, letter, notice_date=day)
     except TemplateMissing as error:
         raise TranslationNeeded(str(error), [str(error)]) from error
     result = lint(content)
@@ -440,10 +523,16 @@ def issue_letter(session: Session, letter_id, username: str, *, acknowledge_read
     pdf = render(content, plan_profile())
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
     digest = hashlib.sha256(pdf).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise ActionRefused(
+            f"Letter {letter_ref(letter)} of TAR {case.tar} as it was printed (SHA-256 {expected_sha256[:12]}…) is "
+            f"not the letter the central store's copy of the case gives (SHA-256 {digest[:12]}…): the facts it "
+            "states changed meanwhile. The printed letter is kept with this conflict; if it went out, issue a "
+            "corrective letter.", kind="letter")
     corrects = _corrected(session, letter)
-    issued = IssuedLetter(id=uuid.uuid4(), letter_id=letter.id, case_id=case.id, issued_at=at, issued_by_id=actor.id,
-                          notice_date=content.notice_date, pdf=pdf, sha256=digest, pages=pages,
-                          content=content.to_json(),
+    issued = IssuedLetter(id=stable_id("issued-letter", letter.id), letter_id=letter.id, case_id=case.id,
+                          issued_at=at, issued_by_id=actor.id, notice_date=content.notice_date, pdf=pdf,
+                          sha256=digest, pages=pages, content=content.to_json(),
                           criteria=[{"set_id": c.set_id, "version": c.version} for c in facts.criteria],
                           corrects_id=corrects)
     session.add(issued)
@@ -506,6 +595,7 @@ def _current_determination(session: Session, case: Case) -> uuid.UUID | None:
     return workflow.determination_event_id if workflow else None
 
 
+@intent("mark-letter-mailed", commutes=always, to_call=_letter_to_call, from_call=_letter_from_call)
 def mark_mailed(session: Session, letter_id, username: str, *, mailed_on: date | datetime | None = None,
                 at: datetime | None = None) -> Letter:
     """Record that an issued letter went in the mail; a determination's letter also records the notice, which
@@ -548,6 +638,7 @@ def _record_notice(session: Session, case: Case, letter: Letter, username: str, 
     record_notification(session, case.tar, username, recipient=letter.recipient, method=method, sent_at=sent, at=at)
 
 
+@intent("notify-provider", commutes=provider_not_notified_since)
 def notify_provider(session: Session, tar: str, username: str, *, method: str, sent_at: datetime | None = None,
                     at: datetime | None = None) -> Case:
     """Record the provider notification with its method and time (H&SC 1367.01(h)(4): denials, delays and
@@ -577,6 +668,7 @@ def notify_provider(session: Session, tar: str, username: str, *, method: str, s
     return case
 
 
+@intent("set-user-phone", from_call=_phone_from_call)
 def set_user_phone(session: Session, username: str, target: str, phone: str) -> User:
     """An administrator records a reviewer's direct phone number (printed on provider letters)."""
     actor = _actor(session, username)

@@ -496,6 +496,9 @@ class SyncDevice(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(40))
     revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    tar_block: Mapped[int | None] = mapped_column(Integer, comment="this laptop's block of intake TAR numbers (unique)")
+
+    __table_args__ = (Index("ux_sync_devices_tar_block", "tar_block", unique=True),)
 
 
 class SyncToken(Base):

@@ -1,25 +1,29 @@
 """Rows of the case store as JSON and back, column by column (the sync protocol's snapshots, issue 9).
 
 A snapshot carries a case the way the central store holds it: its row and the rows that belong to it (workflow,
-lines, diagnoses, notes, events, involvements, lease), the member and the providers. Values travel as JSON:
-UUIDs as text, instants as ISO 8601 in UTC, dates as ISO dates; everything else as it is.
+lines, diagnoses, notes, events, involvements, lease, letters and issued letters, intake record, import sources
+and documents), the member and the providers. Values travel as JSON: UUIDs as text, instants as ISO 8601 in UTC,
+dates as ISO dates, bytes (an issued letter's PDF) as base64; everything else as it is.
 """
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import JSON, Date, Table, Uuid, select
+from sqlalchemy import JSON, Date, LargeBinary, Table, Uuid, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.store.models import (
-    CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis, Member,
-    Provider, RequestLine, SyncConflict, User, UTCDateTime,
+    CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis,
+    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, SyncConflict,
+    User, UTCDateTime,
 )
 
-# The rows of a case besides its own, each with its column pointing at the case.
+# The rows of a case besides its own, each with its column pointing at the case, in the order they are written
+# (a row after the rows it refers to: an issued letter after its letter); they are deleted in the reverse order.
 CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (CaseWorkflow.__table__, "case_id"),
     (RequestLine.__table__, "case_id"),
@@ -28,6 +32,11 @@ CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (CaseEvent.__table__, "case_id"),
     (CareInvolvement.__table__, "case_id"),
     (CaseLease.__table__, "case_id"),
+    (Letter.__table__, "case_id"),
+    (IssuedLetter.__table__, "case_id"),
+    (IntakeRecord.__table__, "case_id"),
+    (IntakeSource.__table__, "case_id"),
+    (IntakeDocument.__table__, "case_id"),
 )
 CASES = Case.__table__
 MEMBERS = Member.__table__
@@ -51,6 +60,8 @@ def value_to_json(column, value: Any) -> Any:
         return value.astimezone(timezone.utc).isoformat()
     if isinstance(kind, Date) or isinstance(value, date):
         return value.isoformat()
+    if isinstance(kind, LargeBinary) or isinstance(value, (bytes, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
     return value
 
 
@@ -64,6 +75,8 @@ def value_from_json(column, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if isinstance(kind, Date):
         return date.fromisoformat(value)
+    if isinstance(kind, LargeBinary):
+        return base64.b64decode(value)
     if isinstance(kind, JSON):
         return value
     return value

@@ -4,14 +4,22 @@
   touched), criteria sets (immutable: a version the laptop holds stays), then members and providers.
 * A case with an unsent change (an outbox row still `pending`) is not touched: the server's copy waits for the
   next pull, after the change went up.
-* Otherwise the laptop's copy becomes the server's: the case row, its workflow row, lines, diagnoses, notes,
-  involvements and lease as the server holds them; events the laptop has that the server does not (its own,
-  replaced by the server's copy of them, or a change the server kept as a conflict) are let go while the case is
-  listed in `sync_rebase`, the one time the local store allows it. A case made here that the server knows by
-  another id (a request received offline) is replaced the same way. When the case's received, decided or notice
-  dates change, or events are let go, a `case-synced` audit record on this device's chain says so (before and
+* Members and providers: the central store's rows are the record. A member (provider) the laptop made offline
+  that the central store knows under another id (the same Medi-Cal number, plan member id or NPI) gives way to it:
+  the laptop's cases point at the central row, and the laptop's row goes.
+* Otherwise the laptop's copy becomes the server's: the case row (its TAR too, when the central store gave a
+  request received here a number of its own), its workflow row, lines, diagnoses, notes, involvements, lease,
+  letters and issued letters, intake record, import sources and documents as the server holds them. The ids of
+  what a change made are the same on both sides (app.services.intents.derived_id), so the laptop's own events and
+  letters stay as they are when the server's copy is the same; events and issued letters the laptop has that the
+  server does not (a change the server kept as a conflict), or holds differently (a change merged over others'
+  work), are let go while the case is listed in `sync_rebase`, the one time the local store allows it. A case made
+  here that the server knows by another id is replaced. When the case's received, decided or notice dates (or its
+  TAR) change, or events are let go, a `case-synced` audit record on this device's chain says so (before and
   after), so `umws audit verify` still matches every case row against the trail.
-* `gone` cases (closed, or out of the user's queues) leave the laptop once they hold no unsent change.
+* `gone` cases (closed, out of the user's queues, or made here and never made on the central store: a request it
+  added to a case it already held) leave the laptop with their letters and intake rows, once they hold no unsent
+  change.
 * The outbox rows the server has answered for the case become `done`: their effect is now the server's copy.
 """
 from __future__ import annotations
@@ -28,12 +36,24 @@ from app.services import audit
 from app.store import sync_rows
 from app.store.models import (
     Case, CaseEvent, CaseLease, CaseWorkflow, CareInvolvement, ClinicalNote, CriteriaSetRecord, Diagnosis,
-    RequestLine, SyncConflict, SyncOutbox, SyncRebase,
+    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, SyncConflict,
+    SyncOutbox, SyncRebase,
 )
 
 WATCHED = ("received_at", "decided_at")
 NOTICES = ("provider_notified_at", "member_notified_at")
-_REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__)
+# Rows of a case the laptop simply takes as the server holds them (deleted and written again).
+_REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__, CaseWorkflow.__table__,
+             CaseLease.__table__, CareInvolvement.__table__, IntakeRecord.__table__, IntakeDocument.__table__)
+# Identities the central store's members and providers are known by besides their ids, and what points at them.
+_IDENTITIES = (
+    (Member.__table__, ("cin", "plan_member_id"), ((Case.__table__, "member_id"),
+                                                   (CareInvolvement.__table__, "member_id"))),
+    (Provider.__table__, ("npi",), ((Case.__table__, "requesting_provider_id"),
+                                    (Case.__table__, "servicing_provider_id"))),
+)
+_EVENT_CONTENT = ("case_id", "occurred_at", "actor_id", "kind", "payload")
+_ISSUED_SAME = ("letter_id", "sha256", "issued_at", "issued_by_id", "notice_date")
 
 
 @dataclass
@@ -106,16 +126,18 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     result = Applied()
     apply_reference(session, page, own_username)
     snaps = page.get("cases") or []
-    _upsert(session, sync_rows.MEMBERS,
-            [sync_rows.row_from_json(sync_rows.MEMBERS, s["member"]) for s in snaps if s.get("member")])
+    members = {s["member"]["id"]: s["member"] for s in snaps if s.get("member")}
     providers = {p["id"]: p for s in snaps for p in s.get("providers") or []}
-    _upsert(session, sync_rows.PROVIDERS,
-            [sync_rows.row_from_json(sync_rows.PROVIDERS, p) for p in providers.values()])
+    for (table, keys, references), rows in zip(_IDENTITIES, (members, providers)):
+        rows = [sync_rows.row_from_json(table, data) for data in rows.values()]
+        _adopt_identities(session, table, keys, references, rows)
+        _upsert(session, table, rows)
     pending = _pending_cases(session)
     ids = [uuid.UUID(s["case"]["id"]) for s in snaps]
-    held = set()
+    held = {}
     for start in range(0, len(ids), 900):
-        held |= set(session.scalars(select(Case.id).where(Case.id.in_(ids[start:start + 900]))))
+        held.update(session.execute(select(Case.id, Case.tar).where(Case.id.in_(ids[start:start + 900]))).all())
+    renumbered = _make_way_for_new_numbers(session, snaps, held, pending)
     fresh, rebased = [], []
     for snap in snaps:
         case_id = uuid.UUID(snap["case"]["id"])
@@ -132,7 +154,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         (rebased if case_id in held else fresh).append(snap)
         result.cases += 1
     if rebased:
-        _rebase(session, rebased)
+        _rebase(session, rebased, renumbered)
     if fresh:
         _insert_new(session, fresh)
         result.new_cases = len(fresh)
@@ -150,6 +172,43 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     return result
 
 
+def _adopt_identities(session: Session, table, keys: tuple[str, ...], references, rows: list[dict]) -> None:
+    """Rows the laptop holds under another id but the same identity (a member made here offline whom the central
+    store knows): the laptop's rows that point at them point at the central row, and the laptop's row goes."""
+    for key in keys:
+        wanted = {row[key]: row for row in rows if row.get(key)}
+        if not wanted:
+            continue
+        values = list(wanted)
+        for chunk in _chunks(values):
+            for local_id, value in session.execute(select(table.c.id, table.c[key]).where(table.c[key].in_(chunk))):
+                central = wanted[value]
+                if local_id == central["id"]:
+                    continue
+                session.execute(update(table).where(table.c.id == local_id).values(
+                    **{name: None for name in keys}))  # frees the identity for the central row
+                _upsert(session, table, [central])
+                for referring, column in references:
+                    session.execute(update(referring).where(referring.c[column] == local_id)
+                                    .values(**{column: central["id"]}))
+                session.execute(delete(table).where(table.c.id == local_id))
+
+
+def _make_way_for_new_numbers(session: Session, snaps: list[dict], held: dict,
+                              pending: set) -> dict[uuid.UUID, dict]:
+    """A request received here that the central store numbered anew (its TAR was taken there): its old number
+    is freed first, so that the case now holding it centrally can come down beside it. Returns {case: {"before":
+    old TAR, "after": new TAR}}."""
+    renumbered = {}
+    for snap in snaps:
+        case_id = uuid.UUID(snap["case"]["id"])
+        local_tar = held.get(case_id)
+        if local_tar is not None and local_tar != snap["case"]["tar"] and case_id not in pending:
+            session.execute(update(Case).where(Case.id == case_id).values(tar=f"~{case_id.hex[:19]}"))
+            renumbered[case_id] = {"before": local_tar, "after": snap["case"]["tar"]}
+    return renumbered
+
+
 def _rows(snap: dict, table) -> list[dict]:
     return [sync_rows.row_from_json(table, data) for data in snap.get(table.name) or []]
 
@@ -159,7 +218,11 @@ def _insert_new(session: Session, snaps: list[dict]) -> None:
     session.execute(insert(sync_rows.CASES), [sync_rows.row_from_json(sync_rows.CASES, s["case"]) for s in snaps])
     for table, _ in sync_rows.CASE_CHILDREN:
         rows = [row for snap in snaps for row in _rows(snap, table)]
-        if rows:
+        if not rows:
+            continue
+        if table is IntakeSource.__table__:  # a submission this laptop also imported (under a case of its own)
+            _upsert(session, table, rows)
+        else:
             session.execute(insert(table), rows)
 
 
@@ -173,64 +236,104 @@ def _dates_of(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
 
     out = {}
     for chunk in _chunks(ids):
-        rows = session.execute(select(Case.id, Case.received_at, Case.decided_at, CaseWorkflow.provider_notified_at,
-                                      CaseWorkflow.member_notified_at)
+        rows = session.execute(select(Case.id, Case.received_at, Case.decided_at,
+                                      CaseWorkflow.provider_notified_at, CaseWorkflow.member_notified_at)
                                .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id).where(Case.id.in_(chunk)))
         for case_id, *values in rows:
             out[case_id] = {key: iso_utc(value) for key, value in zip(WATCHED + NOTICES, values)}
     return out
 
 
-def _rebase(session: Session, snaps: list[dict]) -> None:
+def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dict] | None = None) -> None:
     """The laptop's copies of cases it holds become the server's, a page at a time."""
     ids = [uuid.UUID(snap["case"]["id"]) for snap in snaps]
     before = _dates_of(session, ids)
+    # While the cases are listed here, and only then, the local store lets their events and issued letters go.
+    session.execute(insert(SyncRebase.__table__), [{"case_id": case_id} for case_id in ids])
     _upsert(session, sync_rows.CASES, [sync_rows.row_from_json(sync_rows.CASES, snap["case"]) for snap in snaps])
-    for table in (*_REPLACED, CaseWorkflow.__table__, CaseLease.__table__):
+    for table in _REPLACED:
         for chunk in _chunks(ids):
             session.execute(delete(table).where(table.c.case_id.in_(chunk)))
         rows = [row for snap in snaps for row in _rows(snap, table)]
         if rows:
             session.execute(insert(table), rows)
-    held_involvements = set()
+    sources = [row for snap in snaps for row in _rows(snap, IntakeSource.__table__)]
     for chunk in _chunks(ids):
-        held_involvements |= set(session.scalars(select(CareInvolvement.id).where(CareInvolvement.case_id.in_(chunk))))
-    new_involvements = [row for snap in snaps for row in _rows(snap, CareInvolvement.__table__)
-                        if row["id"] not in held_involvements]
-    if new_involvements:
-        session.execute(insert(CareInvolvement.__table__), new_involvements)
-    server_events = {row["id"]: row for snap in snaps for row in _rows(snap, CaseEvent.__table__)}
-    local: dict[uuid.UUID, uuid.UUID] = {}
-    for chunk in _chunks(ids):
-        local.update(session.execute(select(CaseEvent.id, CaseEvent.case_id).where(CaseEvent.case_id.in_(chunk))).all())
-    let_go = sorted((event for event in local if event not in server_events), key=str)
-    replaced: dict[uuid.UUID, list[str]] = {}
-    for event in let_go:
-        replaced.setdefault(local[event], []).append(str(event))
-    if let_go:
-        session.execute(insert(SyncRebase.__table__), [{"case_id": case_id} for case_id in replaced])
-        for chunk in _chunks(let_go):
-            session.execute(delete(CaseEvent).where(CaseEvent.id.in_(chunk)))
-        session.execute(delete(SyncRebase))
-    missing = [row for key, row in server_events.items() if key not in local]
-    if missing:
-        session.execute(insert(CaseEvent.__table__), missing)
+        session.execute(delete(IntakeSource).where(IntakeSource.case_id.in_(chunk)))
+    _upsert(session, IntakeSource.__table__, sources)
+    _rebase_letters(session, snaps, ids)
+    replaced = _rebase_events(session, snaps, ids)
+    session.execute(delete(SyncRebase))
     after = _dates_of(session, ids)
     tars = {uuid.UUID(snap["case"]["id"]): snap["case"]["tar"] for snap in snaps}
     versions = {uuid.UUID(snap["case"]["id"]): snap["case"]["version"] for snap in snaps}
     quiet = {}
+    renumbered = renumbered or {}
     for case_id in ids:
-        if before.get(case_id) != after.get(case_id):
+        if before.get(case_id) != after.get(case_id) or case_id in renumbered:
+            body = {"before": before.get(case_id), "after": after.get(case_id), "version": versions[case_id],
+                    "replaced_events": replaced.get(case_id, []), "os_user": audit.os_user()}
+            if case_id in renumbered:
+                body["tar"] = renumbered[case_id]
             audit.append(session, actor="sync", actor_kind="system", action="change", what="case-synced",
-                         case_id=case_id, tar=tars[case_id],
-                         body={"before": before.get(case_id), "after": after.get(case_id),
-                               "version": versions[case_id], "replaced_events": replaced.get(case_id, []),
-                               "os_user": audit.os_user()})
+                         case_id=case_id, tar=tars[case_id], body=body)
         elif case_id in replaced:
             quiet[tars[case_id]] = replaced[case_id]
     if quiet:  # events replaced by the server's copies, no date changed: one record for the page
         audit.append(session, actor="sync", actor_kind="system", action="change", what="cases-synced",
                      body={"replaced_events": quiet, "os_user": audit.os_user()})
+
+
+def _rebase_letters(session: Session, snaps: list[dict], ids: list[uuid.UUID]) -> None:
+    """The server's letters and issued letters. An issued letter the laptop holds as the server does (same id,
+    same document, issued at the same instant by the same user) stays; the others go (the server's copy is the
+    record)."""
+    letters = {row["id"]: row for snap in snaps for row in _rows(snap, Letter.__table__)}
+    issued = {row["id"]: row for snap in snaps for row in _rows(snap, IssuedLetter.__table__)}
+    table = IssuedLetter.__table__
+    kept = set()
+    for chunk in _chunks(ids):
+        for row in session.execute(select(table.c.id, *(table.c[name] for name in _ISSUED_SAME))
+                                   .where(table.c.case_id.in_(chunk))).all():
+            central = issued.get(row.id)
+            if central is not None and all(row._mapping[name] == central[name] for name in _ISSUED_SAME):
+                kept.add(row.id)
+            else:
+                session.execute(delete(IssuedLetter).where(IssuedLetter.id == row.id))
+    _upsert(session, Letter.__table__, list(letters.values()))
+    for chunk in _chunks(ids):
+        session.execute(delete(Letter).where(Letter.case_id.in_(chunk), Letter.id.not_in(list(letters) or [None])))
+    missing = [row for key, row in issued.items() if key not in kept]
+    if missing:
+        session.execute(insert(IssuedLetter.__table__), missing)
+
+
+def _rebase_events(session: Session, snaps: list[dict], ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The server's events: the laptop's copy of an event stays when it is the server's (same id, same content);
+    events the server does not hold, or holds differently, are let go. Returns the events let go, by case."""
+    server_events = {row["id"]: row for snap in snaps for row in _rows(snap, CaseEvent.__table__)}
+    table = CaseEvent.__table__
+    local: dict[uuid.UUID, dict] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(select(table.c.id, *(table.c[name] for name in _EVENT_CONTENT))
+                                   .where(table.c.case_id.in_(chunk))):
+            local[row.id] = dict(row._mapping)
+    let_go = sorted((event for event, row in local.items()
+                     if event not in server_events or _differs(row, server_events[event])), key=str)
+    replaced: dict[uuid.UUID, list[str]] = {}
+    for event in let_go:
+        replaced.setdefault(local[event]["case_id"], []).append(str(event))
+    for chunk in _chunks(let_go):
+        session.execute(delete(CaseEvent).where(CaseEvent.id.in_(chunk)))
+    gone = set(let_go)
+    missing = [row for key, row in server_events.items() if key not in local or key in gone]
+    if missing:
+        session.execute(insert(table), missing)
+    return replaced
+
+
+def _differs(local: dict, central: dict) -> bool:
+    return any(local[name] != central.get(name) for name in _EVENT_CONTENT)
 
 
 def _done(session: Session, case_ids: list[uuid.UUID] | uuid.UUID) -> None:

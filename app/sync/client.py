@@ -95,7 +95,19 @@ def login(store, server: str, username: str, password: str, *, device_name: str 
             intents.enroll(session, api.url)
             _set(session, "user", answer["username"])
             _set(session, "audit_seq", answer.get("audit_seq") or 0)
+            if answer.get("tar_block") is not None:  # this laptop's own intake numbers (app.services.intake)
+                _keep_tar_block(session, int(answer["tar_block"]))
     return answer
+
+
+def _keep_tar_block(session, block: int) -> None:
+    from app.services.intake import TAR_BLOCK_KEY
+
+    row = session.get(Setting, TAR_BLOCK_KEY)
+    if row is None:
+        session.add(Setting(key=TAR_BLOCK_KEY, value=str(block)))
+    else:
+        row.value = str(block)
 
 
 def logout(store) -> None:

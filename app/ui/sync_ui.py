@@ -64,6 +64,7 @@ class SyncUi(QObject):
         self.message: str | None = None
         self.last_pending = 0
         self.runs = 0
+        self._after: dict | None = None  # the status read on the worker at the end of the last sync
         self._build_status()
         self._build_menu()
         self.progressed.connect(self._show_progress)
@@ -72,7 +73,9 @@ class SyncUi(QObject):
         self.auto.timeout.connect(self.sync_now)
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
-        self.poll.timeout.connect(self.refresh_status)
+        # the poll reads the store only when the store worker is idle (the GUI thread reading the SQLCipher store
+        # while the worker does crashed it now and then); a busy worker's sync brings its own state (`_finished`)
+        self.poll.timeout.connect(lambda: self.refresh_status(read=self.queue.pending() == 0))
         self.soon = QTimer(self)
         self.soon.setSingleShot(True)
         self.soon.setInterval(SOON_MS)
@@ -148,16 +151,24 @@ class SyncUi(QObject):
     def enrolled(self) -> bool:
         return self.state.get("server") is not None
 
-    def refresh_status(self) -> dict:
+    def refresh_status(self, state: dict | None = None, *, read: bool = True) -> dict:
+        """Show the sync state: `state` when given (read on the worker), else read now on the GUI thread (unless
+        `read` is False: the last state, with the connection as it is now)."""
         from app.sync.client import status
 
-        try:
-            self.state = status(self.store)
-        except Exception:  # noqa: BLE001 - the store is busy: show the last state
-            log.warning("sync status not read", exc_info=True)
-            self.state = getattr(self, "state", {"server": None, "pending": 0, "conflicts": 0, "last_sync": None,
-                                                 "clock": None})
-            return self.state
+        last = getattr(self, "state", {"server": None, "pending": 0, "conflicts": 0, "last_sync": None,
+                                       "clock": None})
+        if state is not None:
+            self.state = state
+        elif not read:
+            self.state = last
+        else:
+            try:
+                self.state = status(self.store)
+            except Exception:  # noqa: BLE001 - the store is busy: show the last state
+                log.warning("sync status not read", exc_info=True)
+                self.state = last
+                return self.state
         state, now = self.state, datetime.now(timezone.utc)
         if not self.store.is_sqlite:
             text, tip = "● Central store", f"Working directly on the central store {self.store.location}"
@@ -207,9 +218,16 @@ class SyncUi(QObject):
                     "Not signed in to a sync server: Sync > Sign in to sync server… (Ctrl+Shift+S).", 10_000)
             return None
         store, transport, progressed = self.store, self.transport, self.progressed
+        self._after = None
 
         def work(progress, cancelled):
-            return client.sync(store, transport=transport, progress=progressed.emit, cancelled=cancelled)
+            try:
+                return client.sync(store, transport=transport, progress=progressed.emit, cancelled=cancelled)
+            finally:  # the state to show afterwards, read here on the worker rather than on the GUI thread
+                try:
+                    self._after = client.status(store)
+                except Exception:  # noqa: BLE001 - shown from the GUI thread's read instead
+                    log.warning("sync status not read after the sync", exc_info=True)
 
         self.job = self.queue.submit(work, "sync")
         self.job.succeeded.connect(self._done)
@@ -219,7 +237,7 @@ class SyncUi(QObject):
         self.action_sync.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.refresh_status()
+        self.refresh_status(read=False)  # "Syncing…"; the worker is about to use the store
         return self.job
 
     def cancel(self) -> None:
@@ -265,7 +283,8 @@ class SyncUi(QObject):
         self.progress.hide()
         self.action_cancel.setEnabled(False)
         self.action_sync.setEnabled(True)
-        self.refresh_status()
+        after, self._after = self._after, None
+        self.refresh_status(after, read=after is None and self.queue.pending() == 0)
 
     def stop(self) -> None:
         for timer in (self.auto, self.poll, self.soon):
@@ -340,7 +359,9 @@ def _describe(side: dict | None) -> str:
         lines.append(f"Change: {side['intent']} by {side.get('actor')}")
         made = side.get("device_time")
         lines.append(f"Made at (laptop clock): {format_instant(datetime.fromisoformat(made)) if made else '—'}")
-        payload = side.get("payload") or {}
+        from app.services.conflicts import readable_payload
+
+        payload = readable_payload(side.get("payload"))
         for key, value in payload.items():
             lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
         lines.append("")
@@ -351,8 +372,9 @@ def _describe(side: dict | None) -> str:
         if key in case:
             lines.append(f"  {key.replace('_', ' ')}: {case[key] if case[key] is not None else '—'}")
     for change in side.get("since") or []:
-        lines.append(f"  then: {change['kind']}" + (f" ({change['payload'].get('assignee') or change['payload'].get('to') or change['payload'].get('outcome')})"
-                                                    if change.get("payload") else ""))
+        detail = change.get("payload") or {}
+        detail = detail.get("assignee") or detail.get("to") or detail.get("outcome") or detail.get("recipient")
+        lines.append(f"  then: {change['kind']}" + (f" ({detail})" if detail else ""))
     return "\n".join(lines)
 
 

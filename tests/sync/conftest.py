@@ -124,6 +124,13 @@ class Central:
             case.assignee  # noqa: B018 - load
             return case
 
+    def case_by_id(self, case_id) -> Case | None:
+        with self.store.session() as session:
+            case = session.get(Case, case_id)
+            if case is not None:
+                case.assignee  # noqa: B018 - load
+            return case
+
     def act(self, action, tar: str, username: str, **kwargs):
         with self.store.session() as session, session.begin():
             return action(session, tar, username, **kwargs)

@@ -148,7 +148,7 @@ def test_a_request_received_offline_gets_the_central_store_copy(central, laptops
     assert report.applied == 1
     on_server = central.case(tar)
     here = coordinator.case(tar)
-    assert here.id == on_server.id != local_id and here.version == on_server.version
+    assert here.id == on_server.id == local_id and here.version == on_server.version  # the same id everywhere
     with central.store.session() as session:
         assert session.get(Member, member.id) is not None  # the member came with it
     assert audit.verify(coordinator.store).ok
