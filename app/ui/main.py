@@ -201,4 +201,7 @@ def _run_with_store(app: QApplication, store: Store, args: argparse.Namespace) -
     startup_probe.arm_session(session)
     session.start()
     app.exec()
+    from app.ui.tasks import stop_all
+
+    stop_all()  # a window left open at quit still has its worker: stopped here, not aborted at exit
     return EXIT_OK

@@ -154,9 +154,14 @@ class _Runner(QObject):
 
 class TaskQueue(QObject):
     """Jobs run one after another, in order, on one worker thread that lives as long as the queue (or until
-    `stop()`; a later `submit()` starts it again). A job is held here until its callbacks have run."""
+    `stop()`; a later `submit()` starts it again). A job is held here until its callbacks have run.
+
+    A queue whose thread runs is held in `TaskQueue._live` until it is stopped: a running QThread collected as
+    garbage aborts the process (Qt 6: "QThread: Destroyed while thread is still running" is fatal), which a window
+    dropped without being closed would otherwise do. `stop_all()` stops what is left (at quit, after each test)."""
 
     _submitted = Signal(int)
+    _live: set["TaskQueue"] = set()
 
     def __init__(self, name: str = "worker", parent=None):
         super().__init__(parent)
@@ -168,11 +173,15 @@ class TaskQueue(QObject):
         self._runner.moveToThread(self._thread)
         self._submitted.connect(self._runner.run)  # queued: runs on the worker thread
         self._runner.ran.connect(self._ran)  # queued: back on the GUI thread
+        self._start()
+
+    def _start(self) -> None:
+        TaskQueue._live.add(self)
         self._thread.start()
 
     def submit(self, work: Work, name: str = "job") -> Job:
         if not self._thread.isRunning():  # stopped (a closed window shown again): start it again
-            self._thread.start()
+            self._start()
         job = Job(work, name)
         number = next(self._numbers)
         self._jobs[number] = job
@@ -204,6 +213,16 @@ class TaskQueue(QObject):
             job.cancel()
         self._thread.quit()
         self._thread.wait()
+        TaskQueue._live.discard(self)
+
+
+def stop_all(timeout_ms: int = 30_000) -> None:
+    """Stop every queue still running and wait for every task still running (at quit; after each GUI test)."""
+    for queue in list(TaskQueue._live):
+        queue.stop()
+    for task in list(Task._running):
+        task.cancel()
+        task.wait(timeout_ms)
 
 
 def track_with_progress_dialog(task: Task, parent: QWidget | None, title: str, label: str,

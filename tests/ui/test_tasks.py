@@ -73,3 +73,30 @@ def test_store_work_on_the_queue_reuses_connections_and_leaves_the_gui_threads_a
     assert len(opened) <= 2  # the GUI thread's and at most one more, whatever the number of jobs
     with local_store.session() as session:
         assert session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_queue_dropped_without_being_stopped_does_not_abort_the_process():
+    """A window dropped without closing leaves its queue's thread running; when the garbage collector takes it, Qt 6
+    aborts the process ("QThread: Destroyed while thread is still running"), which once ended a whole CI run in
+    an unrelated test. Run in a child process, since the failure is the process dying."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import gc, time
+        from PySide6.QtWidgets import QApplication, QWidget
+        from app.ui.tasks import TaskQueue, stop_all
+        app = QApplication(["t", "-platform", "offscreen"])
+        window = QWidget()
+        window.queue = TaskQueue("dropped", window)
+        window.queue.submit(lambda progress, cancelled: time.sleep(0.2), "slow")
+        del window
+        gc.collect()
+        app.processEvents()
+        stop_all()
+        print("survived")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "survived" in done.stdout
