@@ -69,21 +69,25 @@ def snapshots(session: Session, case_ids: Iterable[uuid.UUID]) -> list[dict]:
     cases = sync_rows.rows(session, sync_rows.CASES, "id", ids)
     if not cases:
         return []
-    children = {table.name: sync_rows.rows(session, table, column, ids) for table, column in sync_rows.CASE_CHILDREN}
+    children = sync_rows.case_children(session, ids)
     members = {row["id"]: row for row in sync_rows.rows(session, sync_rows.MEMBERS, "id",
                                                           {uuid.UUID(c["member_id"]) for c in cases})}
-    provider_ids = {uuid.UUID(c[key]) for c in cases for key in ("requesting_provider_id", "servicing_provider_id")
-                    if c[key]}
+    named = {c["id"]: {c[key] for key in ("requesting_provider_id", "servicing_provider_id") if c[key]}
+             for c in cases}
+    for table, column in sync_rows.CHILD_PROVIDERS:  # a stay's facility and physicians
+        for case_id, row in children[table.name]:
+            if row[column]:
+                named[case_id].add(row[column])
+    provider_ids = {uuid.UUID(value) for values in named.values() for value in values}
     providers = {row["id"]: row for row in sync_rows.rows(session, sync_rows.PROVIDERS, "id", provider_ids)}
     by_case: dict[str, dict] = {c["id"]: {"case": c, "member": members.get(c["member_id"]),
-                                          "providers": [providers[c[k]] for k in ("requesting_provider_id",
-                                                                                  "servicing_provider_id")
-                                                        if c[k] and c[k] in providers]} for c in cases}
+                                          "providers": [providers[p] for p in sorted(named[c["id"]])
+                                                        if p in providers]} for c in cases}
     for table_name, table_rows in children.items():
         for snapshot in by_case.values():
             snapshot.setdefault(table_name, [])
-        for row in table_rows:
-            by_case[row["case_id"]][table_name].append(row)
+        for case_id, row in table_rows:
+            by_case[case_id][table_name].append(row)
     return list(by_case.values())
 
 

@@ -65,10 +65,12 @@ Since = list[tuple[str, dict]]
 LETTER_EVENT_KINDS = frozenset({
     "letter-issued", "letter-mailed", "letter-sent", "letter-translated", "letter-effective-date-set",
 })
+# Stay events (app.services.stays) that touch neither the workflow nor the day ledger.
+STAY_NEUTRAL_KINDS = frozenset({"stay-expected-discharge-set", "stay-care-plan-agreed"})
 STATE_NEUTRAL_KINDS = frozenset({
     "criteria-set-chosen", "criterion-answered", "no-criteria-apply", "fact-recorded", "involvement-declared",
     "clock-breached", "conflict-resolved", "document-attached", "intake-linked", "intake-merged",
-    *LETTER_EVENT_KINDS,
+    *LETTER_EVENT_KINDS, *STAY_NEUTRAL_KINDS,
 })
 
 

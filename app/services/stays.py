@@ -38,11 +38,12 @@ from app.domain.stays import (
     LEVEL_PLACE_OF_SERVICE, Ledger, LedgerDay, StayError, default_next_review, ledger_outcome, level_label,
     lowers_level, may_deny_days, may_record, require_level,
 )
-from app.services import cases
+from app.services import cases, stay_payload
 from app.services.cases import (
     ActionRefused, CriteriaCitation, InvalidInput, NewCase, NewLine, NotFound, _Action, _check_version, _load,
     _refuse, _snapshot, _take, _text, iso_utc, receive_case, record_event,
 )
+from app.services.intents import Call, Since, changes_state, derived_id, intent, never
 from app.store.models import (
     Case, CaseEvent, CaseWorkflow, ClinicalNote, Member, Provider, Stay, StayDay, User,
 )
@@ -50,6 +51,38 @@ from app.store.models import (
 STAY_STATES_OPEN = ("received", "in-review", "pended", "referred")
 DECIDING_STATES = ("received", "in-review", "referred")
 MAX_REQUESTED_DAYS = 366
+
+
+# ----- sync (issue 9): each write below is an intent; when a stale one still stands ---------------------------------
+# A review, a referral, a denial, a level-of-care change, a leave, a discharge or a transfer decides or changes the
+# ledger: `changes_state` -- it stands only if nothing but state-neutral work happened on the case since the version
+# it was made on; any other stay event since (another review, days requested, a denial ...) makes it a conflict for a
+# person to resolve, never a review applied blindly over a ledger the reviewer did not see. Stay events are not
+# state-neutral, except the two that touch neither the workflow nor the ledger (intents.STAY_NEUTRAL_KINDS).
+STAY_ENDED = ("stay-discharged", "stay-transferred")
+
+
+def stay_not_ended_since(payload: dict, since: Since) -> bool:
+    """The facility's request for days is a fact: it stands unless the stay ended meanwhile (the replay checks the
+    ledger again: days already requested there are refused with the reason)."""
+    return not any(kind in STAY_ENDED for kind, _ in since)
+
+
+def care_plan_still_awaited(payload: dict, since: Since) -> bool:
+    """A care plan agreed for a denial or lower level stands unless another determination (which it did not answer),
+    another care plan or the stay's end came meanwhile."""
+    return not any(kind in ("stay-determined", "stay-care-plan-agreed", *STAY_ENDED) for kind, _ in since)
+
+
+def expected_discharge_not_set_since(payload: dict, since: Since) -> bool:
+    """Two expected discharges set on two devices are a conflict (neither is overwritten silently)."""
+    return not any(kind in ("stay-expected-discharge-set", *STAY_ENDED) for kind, _ in since)
+
+
+def _with_new_tars(call: Call, key: str, tars) -> Call:
+    """The TARs the write gave the requests it made (a transfer's new stay, a discharge's needs), kept in the payload
+    so the central store gives them the same numbers (the laptop's block: app.services.intake.next_tars)."""
+    return Call(call.tar, call.actor, {**call.payload, key: tars}, call.at)
 
 
 # ----- loading and writing ----------------------------------------------------------------------------------------
@@ -132,7 +165,7 @@ def _apply(session: Session, sa: _StayAction, changed: Sequence[LedgerDay], requ
         row = sa.rows.get(day.day)
         determination = uuid.UUID(day.determination_id) if day.determination_id else None
         if row is None:
-            row = StayDay(id=uuid.uuid4(), stay_id=sa.stay.id, day=day.day, requested_at=requested_at or sa.act.at)
+            row = StayDay(id=derived_id("stay-day"), stay_id=sa.stay.id, day=day.day, requested_at=requested_at or sa.act.at)
             session.add(row)
             sa.rows[day.day] = row
         row.status, row.level_of_care, row.determination_id, row.on_leave = (
@@ -292,6 +325,8 @@ def _previous_discharge(session: Session, member_id: uuid.UUID, admitted_at: dat
         .order_by(Stay.discharged_at.desc()).limit(1))
 
 
+@intent("stay-admit", commutes=never, to_call=stay_payload.to_call, from_call=stay_payload.from_call,
+        makes_case=True)
 def admit_stay(session: Session, new: NewStay, username: str | None, *, at: datetime | None = None,
                transferred_from: Stay | None = None) -> Admitted:
     """Record an admission: a concurrent case (`receive_case`, received when the facility notified the plan) with
@@ -349,7 +384,7 @@ def admit_stay(session: Session, new: NewStay, username: str | None, *, at: date
                        admit_day + timedelta(days=new.requested_days - 1))],
         diagnoses=list(new.diagnoses), clinical_note=new.clinical_note, channel=new.channel), actor)
     stay = Stay(
-        id=uuid.uuid4(), case_id=case.id, tar=case.tar, team=case.team, member_id=new.member.id,
+        id=derived_id("stay"), case_id=case.id, tar=case.tar, team=case.team, member_id=new.member.id,
         facility_id=new.facility_id,
         admitting_physician_id=new.admitting_physician_id, attending_physician_id=new.attending_physician_id,
         admitted_at=admitted_at, admit_date=admit_day, admission_type=new.admission_type,
@@ -378,6 +413,7 @@ def admit_stay(session: Session, new: NewStay, username: str | None, *, at: date
 
 
 # ----- requests for days --------------------------------------------------------------------------------------------
+@intent("stay-request-days", commutes=stay_not_ended_since)
 def request_days(session: Session, tar: str, username: str, *, through: date, note: str = "",
                  at: datetime | None = None, expected_version: int | None = None) -> Stay:
     """The facility asks for days through `through` (a continued-stay request, received now): its decision clock
@@ -404,6 +440,7 @@ def _add_requested(session: Session, sa: _StayAction, changed: list[LedgerDay], 
 
 
 # ----- concurrent review -------------------------------------------------------------------------------------------
+@intent("stay-review", commutes=changes_state)
 def review_stay(session: Session, tar: str, username: str, *, clinical_update: str, approve_through: date,
                 next_review: date | None = None, requested_through: date | None = None,
                 expected_discharge: date | None = None, criteria_result: str | None = None,
@@ -440,7 +477,7 @@ def review_stay(session: Session, tar: str, username: str, *, clinical_update: s
     if requested_through is not None:
         requested = _ledger(lambda: sa.ledger.request_through(requested_through, sa.stay.level_of_care))
     trial = sa.ledger.with_days(requested)
-    determination_id = uuid.uuid4()
+    determination_id = derived_id("event:stay-determined")
     approved = _ledger(lambda: trial.approve_through(approve_through, str(determination_id)))
     # Everything checked: write.
     if requested:
@@ -470,7 +507,7 @@ def review_stay(session: Session, tar: str, username: str, *, clinical_update: s
 
 def _clinical_note(session: Session, sa: _StayAction, text: str) -> None:
     """What the reviewer recorded at a review, among the case's clinical notes (the case view's Notes tab)."""
-    session.add(ClinicalNote(id=uuid.uuid4(), case_id=sa.case.id, written_at=sa.act.at,
+    session.add(ClinicalNote(id=derived_id("note"), case_id=sa.case.id, written_at=sa.act.at,
                              author=sa.act.actor.full_name, text=text))
 
 
@@ -512,6 +549,7 @@ def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+@intent("stay-refer", commutes=changes_state)
 def refer_stay(session: Session, tar: str, username: str, *, summary: str, question: str = "",
                requested_through: date | None = None, to_user: str | None = None, at: datetime | None = None,
                expected_version: int | None = None) -> Stay:
@@ -544,6 +582,7 @@ def refer_stay(session: Session, tar: str, username: str, *, summary: str, quest
     return sa.stay
 
 
+@intent("stay-deny-days", commutes=changes_state)
 def deny_days(session: Session, tar: str, username: str, *, through: date, first: date | None = None,
               basis: str = "medical-necessity", rationale: str, member_reason: str,
               next_review: date | None = None, at: datetime | None = None,
@@ -587,7 +626,7 @@ def deny_days(session: Session, tar: str, username: str, *, through: date, first
     next_review = _plan_date(next_review, "the next review date")
     if next_review is not None and next_review < sa.today:
         raise InvalidInput(f"the next review date {next_review:%m/%d/%Y} is in the past")
-    determination_id = uuid.uuid4()
+    determination_id = derived_id("event:stay-determined")
     denied = _ledger(lambda: sa.ledger.deny(first, through, str(determination_id)))
     _take(act)
     previous_due = sa.stay.review_due_at
@@ -608,6 +647,7 @@ def deny_days(session: Session, tar: str, username: str, *, through: date, first
     return sa.stay
 
 
+@intent("stay-change-level", commutes=changes_state)
 def change_level_of_care(session: Session, tar: str, username: str, *, level: str, effective: date,
                          rationale: str, member_reason: str = "", criteria_result: str | None = None,
                          next_review: date | None = None, at: datetime | None = None,
@@ -650,7 +690,7 @@ def change_level_of_care(session: Session, tar: str, username: str, *, level: st
     next_review = _plan_date(next_review, "the next review date")
     if next_review is not None and next_review < sa.today:
         raise InvalidInput(f"the next review date {next_review:%m/%d/%Y} is in the past")
-    determination_id = uuid.uuid4()
+    determination_id = derived_id("event:stay-determined")
     changed = _ledger(lambda: sa.ledger.change_level(effective, level, str(determination_id)))
     previous = sa.stay.level_of_care
     _take(act)
@@ -674,6 +714,7 @@ def change_level_of_care(session: Session, tar: str, username: str, *, level: st
     return sa.stay
 
 
+@intent("stay-care-plan", commutes=care_plan_still_awaited)
 def record_care_plan(session: Session, tar: str, username: str, *, provider_told_at: datetime, told: str,
                      care_plan: str, at: datetime | None = None, expected_version: int | None = None) -> Stay:
     """The treating provider was told of the denial or lower level of care, and a care plan appropriate to the
@@ -699,6 +740,7 @@ def record_care_plan(session: Session, tar: str, username: str, *, provider_told
     return sa.stay
 
 
+@intent("stay-leave", commutes=changes_state)
 def record_leave(session: Session, tar: str, username: str, *, first: date, last: date, reason: str,
                  at: datetime | None = None, expected_version: int | None = None) -> Stay:
     """A leave of absence (bed hold) from `first` to `last`: those days are not bed days."""
@@ -717,6 +759,7 @@ def record_leave(session: Session, tar: str, username: str, *, first: date, last
     return sa.stay
 
 
+@intent("stay-expected-discharge", commutes=expected_discharge_not_set_since)
 def set_expected_discharge(session: Session, tar: str, username: str, *, expected: date,
                            at: datetime | None = None, expected_version: int | None = None) -> Stay:
     """The day the member is expected to leave (the "Expected discharges" queue)."""
@@ -742,20 +785,27 @@ class Discharged:
     new_requests: list[tuple[str, str]]  # (need, TAR of the new request)
 
 
-def next_tar(session: Session) -> str:
-    """The next free TAR number (eleven digits, after the highest in this store)."""
-    highest = session.scalar(select(func.max(Case.tar)).where(func.length(Case.tar) == 11))
-    number = int(highest) + 1 if highest and highest.isdigit() else 70_000_000_000
-    return f"{number:011d}"
+def next_tar(session: Session, wanted: str | None = None) -> str:
+    """The next free TAR number of this store, numbered as intake numbers (app.services.intake.next_tars: a laptop
+    in its own block, so two laptops' admissions never collide). `wanted`: a number already given (by the laptop
+    that made the change the central store does again), kept when it is free here."""
+    from app.services.intake import next_tars
+
+    if wanted and session.scalar(select(Case.id).where(Case.tar == wanted)) is None:
+        return wanted
+    return next_tars(session)[0]
 
 
+@intent("stay-discharge", commutes=changes_state,
+        complete=lambda call, result: _with_new_tars(call, "need_tars", [tar for _, tar in result.new_requests]))
 def discharge_stay(session: Session, tar: str, username: str, *, discharged_at: datetime, disposition: str,
-                   needs: Sequence[str] = (), note: str = "", at: datetime | None = None,
-                   expected_version: int | None = None) -> Discharged:
+                   needs: Sequence[str] = (), note: str = "", need_tars: Sequence[str] = (),
+                   at: datetime | None = None, expected_version: int | None = None) -> Discharged:
     """The member left the facility: every day before the discharge day must be decided; days from it on are not
     used. Each discharge need becomes a new request in the same transaction, pre-filled from the stay (member,
     attending physician, diagnoses, the day of discharge), linked both ways. The stay's case is then determined,
-    its outcome summarising the ledger, and goes on to its notices and closing."""
+    its outcome summarising the ledger, and goes on to its notices and closing. `need_tars`: the numbers the
+    laptop gave the needs' requests (the central store keeps them when they are free there)."""
     sa = _load_stay(session, tar, username, at)
     act = sa.act
     _refuse(may_record(act.actor.role, "discharge", sa.case.service_category))
@@ -778,11 +828,13 @@ def discharge_stay(session: Session, tar: str, username: str, *, discharged_at: 
         raise InvalidInput("the discharge is in the future; record it when the member has left")
     discharge_day = stay_clocks.plan_day(out)
     unused = _ledger(lambda: sa.ledger.discharge(discharge_day), refused=True)
-    return _discharge(session, sa, out, discharge_day, unused, disposition, list(needs), note)
+    return _discharge(session, sa, out, discharge_day, unused, disposition, list(needs), note,
+                      need_tars=list(need_tars or ()))
 
 
 def _discharge(session: Session, sa: _StayAction, out: datetime, discharge_day: date, unused: list[LedgerDay],
-               disposition: str, needs: list[str], note: str, *, transfer_to: str | None = None) -> Discharged:
+               disposition: str, needs: list[str], note: str, *, transfer_to: str | None = None,
+               need_tars: Sequence[str] = ()) -> Discharged:
     act = sa.act
     _apply(session, sa, unused)
     sa.ledger = sa.ledger.discharged(discharge_day)
@@ -806,7 +858,9 @@ def _discharge(session: Session, sa: _StayAction, out: datetime, discharge_day: 
     case.decided_at = last.occurred_at if last else act.at
     due = (last.payload or {}).get("review_due") if last else None
     case.decision_due_at = datetime.fromisoformat(due) if due else case.decision_due_at
-    new_requests = [(need, _discharge_need(session, sa, need, discharge_day, note)) for need in needs]
+    wanted = list(need_tars) + [None] * len(needs)
+    new_requests = [(need, _discharge_need(session, sa, need, discharge_day, note, wanted[n]))
+                    for n, need in enumerate(needs)]
     counts = sa.ledger.counts()
     _write(session, sa, "stay-discharged", {
         "discharged_at": iso_utc(out), "discharge_date": discharge_day.isoformat(), "disposition": disposition,
@@ -818,13 +872,14 @@ def _discharge(session: Session, sa: _StayAction, out: datetime, discharge_day: 
     return Discharged(stay, case, outcome, new_requests)
 
 
-def _discharge_need(session: Session, sa: _StayAction, need: str, discharge_day: date, note: str) -> str:
+def _discharge_need(session: Session, sa: _StayAction, need: str, discharge_day: date, note: str,
+                    wanted: str | None = None) -> str:
     """A new request for a discharge need, pre-filled from the stay and linked to it."""
     label, category, code, description = DISCHARGE_NEEDS[need]
     stay, case = sa.stay, sa.case
     facility = session.get(Provider, stay.facility_id)
     diagnoses = [(d.code, d.description) for d in case.diagnoses]
-    new_tar = next_tar(session)
+    new_tar = next_tar(session, wanted)
     text = (f"Discharge need ({label}) from the stay of TAR {case.tar} at {facility.name if facility else 'the facility'}"
             f", admitted {stay.admit_date:%m/%d/%Y}, discharged {discharge_day:%m/%d/%Y} "
             f"({DISPOSITIONS[stay.disposition]}).")
@@ -843,6 +898,8 @@ def _discharge_need(session: Session, sa: _StayAction, need: str, discharge_day:
     return new_tar
 
 
+@intent("stay-transfer", commutes=changes_state,
+        complete=lambda call, result: _with_new_tars(call, "new_tar", result.case.tar))
 def transfer_stay(session: Session, tar: str, username: str, *, transferred_at: datetime,
                   to_facility_id: uuid.UUID, level_of_care: str | None = None, requested_days: int = 1,
                   note: str = "", new_tar: str | None = None, at: datetime | None = None,

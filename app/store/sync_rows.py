@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.store.models import (
     CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis,
-    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, SyncConflict,
-    User, UTCDateTime,
+    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
+    SyncConflict, User, UTCDateTime,
 )
 
-# The rows of a case besides its own, each with its column pointing at the case, in the order they are written
-# (a row after the rows it refers to: an issued letter after its letter); they are deleted in the reverse order.
+# The rows of a case besides its own, each with its column pointing at the case (or at a row of the case, THROUGH:
+# a stay's ledger days point at the stay), in the order they are written (a row after the rows it refers to: an
+# issued letter after its letter, a ledger day after its stay); they are deleted in the reverse order.
 CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (CaseWorkflow.__table__, "case_id"),
     (RequestLine.__table__, "case_id"),
@@ -37,6 +38,16 @@ CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (IntakeRecord.__table__, "case_id"),
     (IntakeSource.__table__, "case_id"),
     (IntakeDocument.__table__, "case_id"),
+    (Stay.__table__, "case_id"),
+    (StayDay.__table__, "stay_id"),
+)
+# Children of a case that point at it through another child: {table name: (parent table, parent's case column)}.
+THROUGH: dict[str, tuple[Table, str]] = {StayDay.__table__.name: (Stay.__table__, "case_id")}
+# Providers a case's rows name besides the case's own requesting and servicing providers (pulled with the case,
+# before its rows: a stay's facility and physicians).
+CHILD_PROVIDERS: tuple[tuple[Table, str], ...] = (
+    (Stay.__table__, "facility_id"), (Stay.__table__, "admitting_physician_id"),
+    (Stay.__table__, "attending_physician_id"),
 )
 CASES = Case.__table__
 MEMBERS = Member.__table__
@@ -89,6 +100,30 @@ def row_to_json(table: Table, row: Mapping) -> dict:
 def row_from_json(table: Table, data: Mapping) -> dict:
     return {column.name: value_from_json(column, data[column.name]) for column in table.columns
             if column.name in data}
+
+
+def of_cases(table: Table, column: str, case_ids):
+    """The condition "this row of a CASE_CHILDREN table belongs to one of `case_ids`" (directly, or THROUGH)."""
+    through = THROUGH.get(table.name)
+    if through is None:
+        return table.c[column].in_(case_ids)
+    parent, parent_column = through
+    return table.c[column].in_(select(parent.c.id).where(parent.c[parent_column].in_(case_ids)))
+
+
+def case_children(bind: Session | Connection, case_ids: Iterable) -> dict[str, list[tuple[str, dict]]]:
+    """Every CASE_CHILDREN row of the cases `case_ids`, as (the case's id, the row as JSON), by table name."""
+    ids = list(case_ids)
+    out: dict[str, list[tuple[str, dict]]] = {}
+    for table, column in CASE_CHILDREN:
+        if table.name in THROUGH:  # the parent's rows come first (CASE_CHILDREN's order): their case ids
+            parent, parent_column = THROUGH[table.name]
+            owner = {row["id"]: row[parent_column] for _, row in out[parent.name]}
+            found = rows(bind, table, column, [uuid.UUID(key) for key in owner])
+            out[table.name] = [(owner[row[column]], row) for row in found]
+        else:
+            out[table.name] = [(row[column], row) for row in rows(bind, table, column, ids)]
+    return out
 
 
 def rows(bind: Session | Connection, table: Table, column: str, ids: Iterable) -> list[dict]:

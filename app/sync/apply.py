@@ -36,8 +36,8 @@ from app.services import audit
 from app.store import sync_rows
 from app.store.models import (
     Case, CaseEvent, CaseLease, CaseWorkflow, CareInvolvement, ClinicalNote, CriteriaSetRecord, Diagnosis,
-    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, SyncConflict,
-    SyncOutbox, SyncRebase,
+    IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
+    SyncConflict, SyncOutbox, SyncRebase,
 )
 
 WATCHED = ("received_at", "decided_at")
@@ -45,12 +45,17 @@ NOTICES = ("provider_notified_at", "member_notified_at")
 # Rows of a case the laptop simply takes as the server holds them (deleted and written again).
 _REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__, CaseWorkflow.__table__,
              CaseLease.__table__, CareInvolvement.__table__, IntakeRecord.__table__, IntakeDocument.__table__)
+# Rows replaced the same way that other rows of the case point at (a stay's ledger days): deleted in the reverse
+# order, written again in this one.
+_REPLACED_IN_ORDER = ((Stay.__table__, "case_id"), (StayDay.__table__, "stay_id"))
 # Identities the central store's members and providers are known by besides their ids, and what points at them.
 _IDENTITIES = (
     (Member.__table__, ("cin", "plan_member_id"), ((Case.__table__, "member_id"),
-                                                   (CareInvolvement.__table__, "member_id"))),
+                                                   (CareInvolvement.__table__, "member_id"),
+                                                   (Stay.__table__, "member_id"))),
     (Provider.__table__, ("npi",), ((Case.__table__, "requesting_provider_id"),
-                                    (Case.__table__, "servicing_provider_id"))),
+                                    (Case.__table__, "servicing_provider_id"),
+                                    *sync_rows.CHILD_PROVIDERS)),
 )
 _EVENT_CONTENT = ("case_id", "occurred_at", "actor_id", "kind", "payload")
 _ISSUED_SAME = ("letter_id", "sha256", "issued_at", "issued_by_id", "notice_date")
@@ -257,6 +262,13 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
         rows = [row for snap in snaps for row in _rows(snap, table)]
         if rows:
             session.execute(insert(table), rows)
+    for table, column in reversed(_REPLACED_IN_ORDER):
+        for chunk in _chunks(ids):
+            session.execute(delete(table).where(sync_rows.of_cases(table, column, chunk)))
+    for table, _ in _REPLACED_IN_ORDER:
+        rows = [row for snap in snaps for row in _rows(snap, table)]
+        if rows:
+            session.execute(insert(table), rows)
     sources = [row for snap in snaps for row in _rows(snap, IntakeSource.__table__)]
     for chunk in _chunks(ids):
         session.execute(delete(IntakeSource).where(IntakeSource.case_id.in_(chunk)))
@@ -352,7 +364,7 @@ def _remove(session: Session, case_id: uuid.UUID, why: str) -> bool:
         session.add(SyncRebase(case_id=case_id))
         session.flush()
         for table, column in reversed(sync_rows.CASE_CHILDREN):
-            session.execute(delete(table).where(table.c[column] == case_id))
+            session.execute(delete(table).where(sync_rows.of_cases(table, column, [case_id])))
         session.execute(delete(Case).where(Case.id == case_id))
         session.execute(delete(SyncRebase).where(SyncRebase.case_id == case_id))
         _done(session, case_id)
