@@ -175,3 +175,24 @@ def test_an_expected_discharge_offline_commutes_with_a_review_centrally(central,
         stay = session.scalar(select(Stay).join(Case, Case.id == Stay.case_id).where(Case.tar == tar))
         assert stay.expected_discharge_date == expected and stay.approved_through == plan_today() - timedelta(days=1)
     assert ledger(nurse.store, tar) == ledger(central.store, tar)
+
+
+def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_number(central, laptops):
+    tar = admitted_centrally(central)
+    nurse = laptops(NURSE)
+    nurse.sync()
+    review(nurse, tar, approve_through=plan_today())
+    first = ledger(nurse.store, tar)
+    moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
+                      to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
+    new_tar = moved.case.tar
+    assert new_tar.startswith("2")
+    continued = ledger(nurse.store, new_tar)
+    report = nurse.sync()
+    assert (report.applied, report.conflicts) == (2, 0)
+    assert ledger(central.store, tar)["status"] == "discharged"
+    assert ledger(central.store, new_tar) == continued  # the same case, stay and ledger under the same number
+    with central.store.session() as session:
+        stay = session.get(Stay, continued["stay_id"])
+        assert stay.transferred_from_id == first["stay_id"] and stay.admission_source == "transfer"
+    assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
