@@ -299,6 +299,12 @@ _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined"
                 "letter-mailed": "marked a letter mailed", "letter-sent": "sent a letter",
                 "letter-translated": "translated a letter", "letter-effective-date-set": "set a letter's effective date",
                 "intake-merged": "added a request to it", "intake-linked": "linked a request to it"}
+_STATE_WORDS.update({  # stays (app.services.stays)
+    "stay-determined": "decided days of the stay", "stay-days-requested": "recorded days requested",
+    "stay-days-pending": "referred the stay's days", "stay-leave-recorded": "recorded a leave of absence",
+    "stay-care-plan-agreed": "recorded a care plan", "stay-expected-discharge-set": "set the expected discharge",
+    "stay-discharged": "recorded the discharge", "stay-transferred": "recorded a transfer",
+})
 
 
 def _concurrent_reason(session: Session, mutation: Mutation, case: Case, since) -> str:

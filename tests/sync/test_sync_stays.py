@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 
 from app.services import audit
+from app.services.conflicts import resolve_conflict
 from app.services import stays as svc
 from app.store.models import Case, CaseEvent, Member, Provider, Stay, StayDay, SyncConflict
 from tests.stays.conftest import PT, StayMaker, plan_today
@@ -154,9 +155,18 @@ def test_a_review_on_a_stay_reviewed_centrally_meanwhile_is_a_conflict(central, 
         assert (conflict.intent, conflict.kind, conflict.actor) == ("stay-review", "concurrent", NURSE)
         assert conflict.payload["approve_through"] == {"$date": plan_today().isoformat()}
         assert any(event["kind"] == "stay-determined" for event in conflict.theirs["since"])
+        assert "decided days of the stay" in conflict.reason  # in the reviewer's words
     # the laptop holds the central copy of the stay (its own review went with the conflict), and the conflict
     assert ledger(nurse.store, tar) == central_after
     assert nurse.status()["conflicts"] == 1
+    # she keeps her review (done now, on the stay as it is: the same rules), on her laptop; it goes up
+    nurse.act(resolve_conflict, tar, conflict_id=str(conflict.id), resolution="keep-mine",
+              note="the facility confirmed three days")
+    report = nurse.sync()
+    assert report.conflicts == 0 and report.applied + report.merged == 1
+    resolved = ledger(central.store, tar)
+    assert [status for _, _, status, _ in resolved["days"]] == ["approved"] * 3
+    assert ledger(nurse.store, tar) == resolved and nurse.status()["conflicts"] == 0
     assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
 
 
