@@ -119,7 +119,19 @@ def _referenced_users(snaps: list[dict]) -> set[uuid.UUID]:
             ids.update({uuid.UUID(involvement["user_id"]), uuid.UUID(involvement["declared_by_id"])})
         for issued in snap["issued_letters"]:
             ids.add(uuid.UUID(issued["issued_by_id"]))
+        for table_name, columns in sync_rows.USER_COLUMNS.items():  # appeals' reviewers, P2P physicians ...
+            ids.update(uuid.UUID(row[column]) for row in snap.get(table_name) or [] for column in columns
+                       if row.get(column))
     return ids
+
+
+def availability_json(session: Session, user_ids: Iterable[uuid.UUID] | None = None) -> list[dict]:
+    """Reviewers' peer-to-peer availability (reference data, edited centrally only): every row, or those of
+    `user_ids` (whose availability changed: migration 0016 logs it as a change of the user)."""
+    if user_ids is None:
+        return [sync_rows.row_to_json(sync_rows.AVAILABILITY, row._mapping)
+                for row in session.execute(select(sync_rows.AVAILABILITY))]
+    return sync_rows.rows(session, sync_rows.AVAILABILITY, "user_id", user_ids)
 
 
 def conflicts_condition(caller: Caller):
@@ -155,7 +167,7 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     sets = sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id", set_ids)
     return {"mode": "changes", "cursor": new_cursor, "more": len(changes) == PAGE_CHANGES, "cases": snaps,
             "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
-            "conflicts": conflicts}
+            "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids)}
 
 
 def _in_scope(session: Session, caller: Caller, case_ids: set[uuid.UUID]) -> list[uuid.UUID]:
@@ -197,4 +209,5 @@ def _full_page(session: Session, caller: Caller, after_id: str | None, full_curs
             "criteria_sets": sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id",
                                             session.scalars(select(sync_rows.CRITERIA_SETS.c.id)).all())
             if first else [],
-            "conflicts": _conflicts(session, caller, None) if first else []}
+            "conflicts": _conflicts(session, caller, None) if first else [],
+            "p2p_availability": availability_json(session) if first else []}
