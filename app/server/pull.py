@@ -47,10 +47,31 @@ def scope_condition(caller: Caller):
     if user.role in LETTER_ROLES:  # the coordinators' letter queue (app.services.letters.letter_queue)
         conditions.append((Case.status != "closed") & Case.id.in_(
             select(Letter.case_id).where(Letter.status.in_(LETTERS_TO_GO))))
+    conditions += _appeal_and_p2p_scope(user)
     # A case with an open conflict of the user's own stays on their laptop until it is resolved.
     conditions.append(Case.id.in_(select(SyncConflict.case_id).where(SyncConflict.actor == user.username,
                                                                      SyncConflict.resolved_at.is_(None))))
     return or_(*conditions)
+
+
+def _appeal_and_p2p_scope(user) -> list:
+    """The cases of the user's appeal queues (their rows are appeals, chosen by the appeal's status and reviewer,
+    in any case state: app.store.appeal_queues) and, for a peer-to-peer reviewer, the cases of the calls booked with
+    them on any day (so that a call held offline can be recorded there)."""
+    from app.domain.p2p import PEER_ROLES
+    from app.store.models import Appeal, P2PBooking
+
+    conditions = []
+    for queue in QUEUES.values():
+        if queue.source == "appeals" and user.role in queue.roles:
+            chosen = Appeal.status.in_(queue.states)
+            if queue.assignee == "me":
+                chosen = chosen & (Appeal.reviewer_id == user.id)
+            conditions.append(Case.id.in_(select(Appeal.case_id).where(chosen)))
+    if user.role in PEER_ROLES:
+        conditions.append(Case.id.in_(select(P2PBooking.case_id).where(P2PBooking.reviewer_id == user.id,
+                                                                       P2PBooking.status == "booked")))
+    return conditions
 
 
 def _now():
