@@ -23,6 +23,10 @@ plan day (our reading of the issue's "an overturn becomes an approval and its no
 overturn's Notice of Appeal Resolution is that determination's notice: its modification letters are superseded, and
 mailing the NAR records the determination's notices.
 
+Offline (issue 9): every action is an intent (`appeal-file`, `appeal-route`, `appeal-decide` ...), done again on the
+central store at the next sync under the laptop's ids (`derived_id`: the appeal, its tasks, its note); an overturn's
+reopening and new determination are part of the one `appeal-decide` change (docs/appeals.md, "Working offline").
+
 Filing records the event kind `appeal-filed` on the case: the peer-to-peer feature refuses a P2P once it is there.
 """
 from __future__ import annotations

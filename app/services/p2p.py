@@ -12,6 +12,11 @@ while booked). The booking's row is written first and flushed at once, so when t
 the same moment the database lets one win and the other is told (ActionRefused, kind 'conflict'), with nothing of
 its own written.
 
+Offline (issue 9): every write about a case is an intent (`p2p-request`, `p2p-book`, `p2p-outcome` ...), done again
+on the central store at the next sync under the laptop's ids (`derived_id`); a slot the central store gave someone
+else meanwhile is refused there, and the change becomes the booker's conflict. Availability is reference data: the
+central store's, pulled by every laptop, and refused on a laptop enrolled in sync (docs/p2p.md, "Working offline").
+
 Overturned or modified: the physician who held the call records it; the case is reopened (`cases.reopen_case`,
 when it was decided) and decided again by that physician (`cases.decide_case`: authority applies), which drafts the
 new notice through the letters pipeline (app.services.letters.draft_for_determination) in the same transaction.

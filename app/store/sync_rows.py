@@ -2,7 +2,7 @@
 
 A snapshot carries a case the way the central store holds it: its row and the rows that belong to it (workflow,
 lines, diagnoses, notes, events, involvements, lease, letters and issued letters, intake record, import sources
-and documents), the member and the providers. Values travel as JSON: UUIDs as text, instants as ISO 8601 in UTC,
+and documents, appeals and their tasks, peer-to-peer requests and bookings), the member and the providers. Values travel as JSON: UUIDs as text, instants as ISO 8601 in UTC,
 dates as ISO dates, bytes (an issued letter's PDF) as base64; everything else as it is.
 """
 from __future__ import annotations
