@@ -47,10 +47,31 @@ def scope_condition(caller: Caller):
     if user.role in LETTER_ROLES:  # the coordinators' letter queue (app.services.letters.letter_queue)
         conditions.append((Case.status != "closed") & Case.id.in_(
             select(Letter.case_id).where(Letter.status.in_(LETTERS_TO_GO))))
+    conditions += _appeal_and_p2p_scope(user)
     # A case with an open conflict of the user's own stays on their laptop until it is resolved.
     conditions.append(Case.id.in_(select(SyncConflict.case_id).where(SyncConflict.actor == user.username,
                                                                      SyncConflict.resolved_at.is_(None))))
     return or_(*conditions)
+
+
+def _appeal_and_p2p_scope(user) -> list:
+    """The cases of the user's appeal queues (their rows are appeals, chosen by the appeal's status and reviewer,
+    in any case state: app.store.appeal_queues) and, for a peer-to-peer reviewer, the cases of the calls booked with
+    them on any day (so that a call held offline can be recorded there)."""
+    from app.domain.p2p import PEER_ROLES
+    from app.store.models import Appeal, P2PBooking
+
+    conditions = []
+    for queue in QUEUES.values():
+        if queue.source == "appeals" and user.role in queue.roles:
+            chosen = Appeal.status.in_(queue.states)
+            if queue.assignee == "me":
+                chosen = chosen & (Appeal.reviewer_id == user.id)
+            conditions.append(Case.id.in_(select(Appeal.case_id).where(chosen)))
+    if user.role in PEER_ROLES:
+        conditions.append(Case.id.in_(select(P2PBooking.case_id).where(P2PBooking.reviewer_id == user.id,
+                                                                       P2PBooking.status == "booked")))
+    return conditions
 
 
 def _now():
@@ -123,7 +144,19 @@ def _referenced_users(snaps: list[dict]) -> set[uuid.UUID]:
             ids.update({uuid.UUID(involvement["user_id"]), uuid.UUID(involvement["declared_by_id"])})
         for issued in snap["issued_letters"]:
             ids.add(uuid.UUID(issued["issued_by_id"]))
+        for table_name, columns in sync_rows.USER_COLUMNS.items():  # appeals' reviewers, P2P physicians ...
+            ids.update(uuid.UUID(row[column]) for row in snap.get(table_name) or [] for column in columns
+                       if row.get(column))
     return ids
+
+
+def availability_json(session: Session, user_ids: Iterable[uuid.UUID] | None = None) -> list[dict]:
+    """Reviewers' peer-to-peer availability (reference data, edited centrally only): every row, or those of
+    `user_ids` (whose availability changed: migration 0014 logs it as a change of the user)."""
+    if user_ids is None:
+        return [sync_rows.row_to_json(sync_rows.AVAILABILITY, row._mapping)
+                for row in session.execute(select(sync_rows.AVAILABILITY))]
+    return sync_rows.rows(session, sync_rows.AVAILABILITY, "user_id", user_ids)
 
 
 def conflicts_condition(caller: Caller):
@@ -159,7 +192,7 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     sets = sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id", set_ids)
     return {"mode": "changes", "cursor": new_cursor, "more": len(changes) == PAGE_CHANGES, "cases": snaps,
             "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
-            "conflicts": conflicts}
+            "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids)}
 
 
 def _in_scope(session: Session, caller: Caller, case_ids: set[uuid.UUID]) -> list[uuid.UUID]:
@@ -201,4 +234,5 @@ def _full_page(session: Session, caller: Caller, after_id: str | None, full_curs
             "criteria_sets": sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id",
                                             session.scalars(select(sync_rows.CRITERIA_SETS.c.id)).all())
             if first else [],
-            "conflicts": _conflicts(session, caller, None) if first else []}
+            "conflicts": _conflicts(session, caller, None) if first else [],
+            "p2p_availability": availability_json(session) if first else []}

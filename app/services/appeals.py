@@ -23,6 +23,10 @@ plan day (our reading of the issue's "an overturn becomes an approval and its no
 overturn's Notice of Appeal Resolution is that determination's notice: its modification letters are superseded, and
 mailing the NAR records the determination's notices.
 
+Offline (issue 9): every action is an intent (`appeal-file`, `appeal-route`, `appeal-decide` ...), done again on the
+central store at the next sync under the laptop's ids (`derived_id`: the appeal, its tasks, its note); an overturn's
+reopening and new determination are part of the one `appeal-decide` change (docs/appeals.md, "Working offline").
+
 Filing records the event kind `appeal-filed` on the case: the peer-to-peer feature refuses a P2P once it is there.
 """
 from __future__ import annotations
@@ -43,6 +47,7 @@ from app.domain.clocks import (AppealRequest, ClockError, NoRuleSetApplies, appe
 from app.domain.letters import kinds as letter_kinds
 from app.domain.plantime import PLAN_TZ, iso_plan, to_plan
 from app.services import audit
+from app.services.intents import Call, appeal_untouched_since, decode, derived_id, intent
 from app.services.cases import (ActionRefused, CriteriaCitation, InvalidInput, NotFound, _acting_user,
                                 _last_determination, case_by_tar, decide_case, is_involved, iso_utc, record_event,
                                 reopen_case, user_by_name)
@@ -230,7 +235,7 @@ def _choices(session: Session, case: Case, appeal: Appeal) -> list[ReviewerChoic
 
 # ----- tasks ---------------------------------------------------------------------------------------------------
 def _add_task(session: Session, appeal: Appeal, kind: str, due: datetime | None, at: datetime) -> AppealTask:
-    task = AppealTask(id=uuid.uuid4(), appeal_id=appeal.id, case_id=appeal.case_id, kind=kind,
+    task = AppealTask(id=derived_id("appeal-task"), appeal_id=appeal.id, case_id=appeal.case_id, kind=kind,
                       text=rules.TASK_KINDS[kind], due_at=due, created_at=at, note="")
     task.appeal = appeal
     session.add(task)
@@ -281,6 +286,7 @@ def _assign(session: Session, appeal: Appeal, reviewer: User | None, at: datetim
 
 
 # ----- filing --------------------------------------------------------------------------------------------------
+@intent("appeal-file", commutes=appeal_untouched_since)
 def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, received_at: datetime, note: str,
                 channel: str = "phone", expedited: bool = False, representative: str | None = None,
                 authorization: str | None = None, continue_service: bool = False, specialty: str | None = None,
@@ -355,7 +361,7 @@ def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, rec
     if not wanted:
         raise InvalidInput("name the specialty the reviewer must match (the requesting provider has none recorded)")
     appeal = Appeal(
-        id=uuid.uuid4(), case_id=case.id, determination_event_id=determination.id, appealed_outcome=case.outcome,
+        id=derived_id("appeal"), case_id=case.id, determination_event_id=determination.id, appealed_outcome=case.outcome,
         status="awaiting-reviewer", filed_by=filed_by, representative=(representative or "").strip() or None,
         authorization=(authorization or "").strip() or None, channel=channel, received_at=received_at,
         expedited=expedited, expedited_requested_by=rules.expedited_requested_by(filed_by, expedited),
@@ -382,7 +388,7 @@ def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, rec
         _assign(session, appeal, chosen, at)
     if appeal.aid_paid_pending:
         _add_task(session, appeal, "continue-authorization", _continuation_task_due(effective, at), at)
-    session.add(ClinicalNote(id=uuid.uuid4(), case_id=case.id, written_at=received_at,
+    session.add(ClinicalNote(id=derived_id("note"), case_id=case.id, written_at=received_at,
                              author=f"Appeal: {rules.FILED_BY[filed_by].lower()}", text=note))
     event = record_event(session, case, actor, "appeal-filed", {
         "appeal_id": str(appeal.id), "determination_id": str(determination.id), "appealed_outcome": case.outcome,
@@ -412,6 +418,7 @@ def _draft(session: Session, case: Case, kind: str, event_id: uuid.UUID, at: dat
 
 
 # ----- routing, track, extension, late appeals, dismissal ------------------------------------------------------
+@intent("appeal-route", commutes=appeal_untouched_since)
 def route_appeal(session: Session, tar: str, username: str, reviewer: str, *, note: str = "",
                  at: datetime | None = None) -> Appeal:
     """Give the open appeal to an independent physician (a coordinator or supervisor), or take it (a physician)."""
@@ -443,6 +450,7 @@ def route_appeal(session: Session, tar: str, username: str, reviewer: str, *, no
     return appeal
 
 
+@intent("appeal-deny-expedited", commutes=appeal_untouched_since)
 def deny_expedited(session: Session, tar: str, username: str, *, reason: str, at: datetime | None = None) -> Appeal:
     """The member's request for an expedited appeal does not meet the standard (waiting would not seriously harm
     their health): the appeal moves to the standard track, counted from the same receipt, with prompt oral notice
@@ -471,6 +479,7 @@ def deny_expedited(session: Session, tar: str, username: str, *, reason: str, at
     return appeal
 
 
+@intent("appeal-extend", commutes=appeal_untouched_since)
 def extend_appeal(session: Session, tar: str, username: str, *, reason: str, note: str, days: int = 14,
                   at: datetime | None = None) -> Appeal:
     """One extension of the appeal's clock by up to 14 calendar days, when the member asks or the plan shows it
@@ -503,6 +512,7 @@ def extend_appeal(session: Session, tar: str, username: str, *, reason: str, not
     return appeal
 
 
+@intent("appeal-accept-late", commutes=appeal_untouched_since)
 def accept_late_appeal(session: Session, tar: str, username: str, *, note: str, at: datetime | None = None) -> Appeal:
     """Plan policy "supervisor-review": a nurse supervisor accepts a late appeal for good cause; it is then routed."""
     actor = _actor(session, username, "accept-late-appeal")
@@ -522,6 +532,7 @@ def accept_late_appeal(session: Session, tar: str, username: str, *, note: str, 
     return appeal
 
 
+@intent("appeal-dismiss", commutes=appeal_untouched_since)
 def dismiss_appeal(session: Session, tar: str, username: str, *, reason: str, at: datetime | None = None) -> Appeal:
     """A supervisor closes an appeal without a decision on its merits (withdrawn by the member, filed in error, late
     without good cause), with the reason; its open tasks close with it."""
@@ -540,6 +551,7 @@ def dismiss_appeal(session: Session, tar: str, username: str, *, reason: str, at
     return appeal
 
 
+@intent("appeal-task-done", commutes=appeal_untouched_since)
 def complete_task(session: Session, tar: str, username: str, *, task: str, note: str = "",
                   at: datetime | None = None) -> AppealTask:
     """Record an appeal task as done (e.g. the authorization was continued while the appeal runs)."""
@@ -559,6 +571,11 @@ def complete_task(session: Session, tar: str, username: str, *, task: str, note:
     return done
 
 
+def _supervisor_from_call(session: Session, call: Call) -> tuple[tuple, dict]:
+    return (call.actor,), {key: decode(value) for key, value in call.payload.items()}
+
+
+@intent("appeal-set-supervisor", from_call=_supervisor_from_call)
 def set_supervisor(session: Session, username: str, target: str, supervisor: str | None) -> User:
     """An administrator records whom `target` reports to (None: nobody); an appeal is never decided by a
     subordinate of the first decider. A user cannot report to themself, nor to someone who reports to them."""
@@ -578,6 +595,7 @@ def set_supervisor(session: Session, username: str, target: str, supervisor: str
 
 
 # ----- deciding ------------------------------------------------------------------------------------------------
+@intent("appeal-decide", commutes=appeal_untouched_since)
 def decide_appeal(session: Session, tar: str, username: str, *, result: str, reason: str, rationale: str | None = None,
                   approve: Mapping[int, int] | None = None, criteria: list[CriteriaCitation] | None = None,
                   at: datetime | None = None) -> Appeal:

@@ -67,10 +67,23 @@ LETTER_EVENT_KINDS = frozenset({
 })
 # Stay events (app.services.stays) that touch neither the workflow nor the day ledger.
 STAY_NEUTRAL_KINDS = frozenset({"stay-expected-discharge-set", "stay-care-plan-agreed"})
+# Appeal events (app.services.appeals) that change no workflow state of the case; filing and deciding do (a
+# workflow step made offline while an appeal was filed or decided centrally is a conflict).
+APPEAL_EVENT_KINDS = frozenset({
+    "appeal-filed", "appeal-reviewer-assigned", "appeal-expedited-denied", "appeal-extended", "appeal-late-accepted",
+    "appeal-dismissed", "appeal-task-done", "appeal-decided", "appeal-notice-sent",
+})
+APPEAL_NEUTRAL_KINDS = APPEAL_EVENT_KINDS - {"appeal-filed", "appeal-decided"}
+# Peer-to-peer events (app.services.p2p): requests, offers, bookings and calls change no workflow state (an
+# overturn after a call is a reopening and a determination, which do).
+P2P_EVENT_KINDS = frozenset({
+    "p2p-requested", "p2p-offered", "p2p-booked", "p2p-rescheduled", "p2p-cancelled", "p2p-request-cancelled",
+    "p2p-call", "p2p-closed-attempted", "p2p-invitation-sent",
+})
 STATE_NEUTRAL_KINDS = frozenset({
     "criteria-set-chosen", "criterion-answered", "no-criteria-apply", "fact-recorded", "involvement-declared",
     "clock-breached", "conflict-resolved", "document-attached", "intake-linked", "intake-merged",
-    *LETTER_EVENT_KINDS, *STAY_NEUTRAL_KINDS,
+    "appeal-clock-breached", *LETTER_EVENT_KINDS, *APPEAL_NEUTRAL_KINDS, *P2P_EVENT_KINDS, *STAY_NEUTRAL_KINDS,
 })
 
 
@@ -115,6 +128,20 @@ def letter_untouched_since(payload: dict, since: Since) -> bool:
     determination, extension, pend or reopening (which supersede it) is a conflict."""
     return all((kind in STATE_NEUTRAL_KINDS or kind == "notified") and not _same_letter(payload, kind, event)
                for kind, event in since)
+
+
+def appeal_untouched_since(payload: dict, since: Since) -> bool:
+    """An appeal step (file, route, extend, decide ...) stands when nothing but state-neutral work happened since,
+    none of it to the case's appeals: two filings, two routings, a decision over a routing are conflicts."""
+    return all(kind in STATE_NEUTRAL_KINDS and kind not in APPEAL_EVENT_KINDS for kind, _ in since)
+
+
+def p2p_untouched_since(payload: dict, since: Since) -> bool:
+    """A peer-to-peer step (request, offer, book, reschedule, cancel, outcome) stands when nothing but state-neutral
+    work happened since, none of it to the case's peer-to-peer (an invitation sent aside): two bookings of one
+    request, an outcome over a rescheduling are conflicts. Slots taken on other cases are the replay's to refuse."""
+    return all(kind in STATE_NEUTRAL_KINDS and (kind not in P2P_EVENT_KINDS or kind == "p2p-invitation-sent")
+               for kind, _ in since)
 
 
 def provider_not_notified_since(payload: dict, since: Since) -> bool:

@@ -12,6 +12,11 @@ while booked). The booking's row is written first and flushed at once, so when t
 the same moment the database lets one win and the other is told (ActionRefused, kind 'conflict'), with nothing of
 its own written.
 
+Offline (issue 9): every write about a case is an intent (`p2p-request`, `p2p-book`, `p2p-outcome` ...), done again
+on the central store at the next sync under the laptop's ids (`derived_id`); a slot the central store gave someone
+else meanwhile is refused there, and the change becomes the booker's conflict. Availability is reference data: the
+central store's, pulled by every laptop, and refused on a laptop enrolled in sync (docs/p2p.md, "Working offline").
+
 Overturned or modified: the physician who held the call records it; the case is reopened (`cases.reopen_case`,
 when it was decided) and decided again by that physician (`cases.decide_case`: authority applies), which drafts the
 new notice through the letters pipeline (app.services.letters.draft_for_determination) in the same transaction.
@@ -36,6 +41,7 @@ from app.domain.p2p_invitation import Invitation, invitation_ics
 from app.domain.plantime import PLAN_TZ, format_instant, iso_plan
 from app.domain.roles import PHYSICIAN_ROLES
 from app.services import audit
+from app.services.intents import derived_id, intent, outbox_enabled, p2p_untouched_since
 from app.services.cases import (
     ActionRefused, InvalidInput, NotFound, case_by_tar, decide_case, iso_utc, is_involved, record_event,
     reopen_case, user_by_name,
@@ -183,6 +189,18 @@ def _event(session: Session, ctx: _Context, kind: str, payload: dict, *, at: dat
 
 
 # ----- availability -----------------------------------------------------------------------------------------
+CENTRAL_ONLY = ("Availability is kept on the central store, so that every laptop books from the same calendar and "
+                "no slot is published twice: edit it there (the workstation or `umws p2p availability ...` with "
+                "--database-url, as a supervisor or the reviewer on the plan's network); this laptop receives it at "
+                "its next sync.")
+
+
+def _refuse_on_laptop(session: Session) -> None:
+    """Availability is reference data (docs/p2p.md, "Offline"): pulled by every laptop, edited centrally only."""
+    if outbox_enabled(session):
+        raise ActionRefused(CENTRAL_ONLY, kind="state")
+
+
 def _target(session: Session, actor: User, username: str | None) -> User:
     target = actor if username in (None, actor.username) else user_by_name(session, username)
     _refuse(rules.may_keep_availability(actor.role, own=target.id == actor.id, target_role=target.role))
@@ -198,6 +216,7 @@ def add_availability(session: Session, username: str, *, reviewer: str | None = 
     acting user). Hours that overlap hours already published are refused: a start names one slot."""
     actor = _actor(session, username)
     target = _target(session, actor, reviewer)
+    _refuse_on_laptop(session)
     at = _at(at)
     problem = rules.availability_problem(kind, first_day=first_day, last_day=last_day, weekday=weekday,
                                          start=start, end=end, slot_minutes=slot_minutes)
@@ -236,6 +255,7 @@ def withdraw_availability(session: Session, username: str, availability_id: uuid
         raise NotFound(f"No current availability {availability_id}; 'umws p2p availability list' shows them.")
     target = session.get(User, row.user_id)
     _refuse(rules.may_keep_availability(actor.role, own=target.id == actor.id, target_role=target.role))
+    _refuse_on_laptop(session)
     reason = _text(reason, "the reason for withdrawing it")
     at = _at(at)
     before = _availability_json(row, target)
@@ -457,7 +477,7 @@ def _new_request(session: Session, ctx: _Context, *, requester_name: str | None,
     name = _text(requester_name or (provider.name if provider else None), "the requesting practitioner's name")
     phone = _phone(requester_phone or (provider.phone if provider else None))
     request = P2PRequest(
-        id=uuid.uuid4(), case_id=ctx.case.id, kind=kind, status="requested", requester_name=name,
+        id=derived_id("p2p-request"), case_id=ctx.case.id, kind=kind, status="requested", requester_name=name,
         requester_phone=phone, reason=(reason or "").strip(), preferred_windows=_windows(windows),
         requested_at=ctx.at, requested_by_id=ctx.actor.id, physician_id=ctx.decider.id if ctx.decider else None,
         determination_event_id=ctx.determination_id, window_closes_at=window.closes if window else None,
@@ -474,6 +494,7 @@ def _new_request(session: Session, ctx: _Context, *, requester_name: str | None,
     return request
 
 
+@intent("p2p-request", commutes=p2p_untouched_since)
 def request_p2p(session: Session, tar: str, username: str, *, requester_name: str | None = None,
                 requester_phone: str | None = None, reason: str = "",
                 windows: Iterable[tuple[datetime, datetime]] = (), at: datetime | None = None) -> P2PRequest:
@@ -515,6 +536,7 @@ def _resolve(session: Session, ctx: _Context, kind: str, slot_id: str) -> tuple[
     return slot, reviewer
 
 
+@intent("p2p-offer", commutes=p2p_untouched_since)
 def offer_windows(session: Session, tar: str, username: str, slot_ids: Sequence[str], *,
                   at: datetime | None = None) -> P2PRequest:
     """Record the windows offered to the practitioner (at least two free slots)."""
@@ -539,7 +561,7 @@ def offer_windows(session: Session, tar: str, username: str, slot_ids: Sequence[
 
 
 def _insert_booking(session: Session, ctx: _Context, request: P2PRequest, slot: Slot, reviewer: User) -> P2PBooking:
-    booking = P2PBooking(id=uuid.uuid4(), request_id=request.id, case_id=ctx.case.id, reviewer_id=reviewer.id,
+    booking = P2PBooking(id=derived_id("p2p-booking"), request_id=request.id, case_id=ctx.case.id, reviewer_id=reviewer.id,
                          starts_at=slot.start, ends_at=slot.end, status="booked",
                          availability_id=slot.source if isinstance(slot.source, uuid.UUID) else None,
                          match=_match(ctx, reviewer), booked_at=ctx.at, booked_by_id=ctx.actor.id, sequence=0)
@@ -556,6 +578,7 @@ def _booking_payload(request: P2PRequest, booking: P2PBooking, reviewer: User) -
             "match": booking.match}
 
 
+@intent("p2p-book", commutes=p2p_untouched_since)
 def book_call(session: Session, tar: str, username: str, slot_id: str, *, requester_name: str | None = None,
               requester_phone: str | None = None, reason: str = "", at: datetime | None = None) -> P2PBooking:
     """Book the call in a reviewer's free slot (opening the request when none is open)."""
@@ -593,6 +616,7 @@ def _current_booking(session: Session, ctx: _Context) -> tuple[P2PRequest, P2PBo
     return request, booking
 
 
+@intent("p2p-reschedule", commutes=p2p_untouched_since)
 def reschedule_call(session: Session, tar: str, username: str, slot_id: str, *, reason: str,
                     at: datetime | None = None) -> P2PBooking:
     """Move the booked call to another free slot (of the same or another fit reviewer), with the reason."""
@@ -614,6 +638,7 @@ def reschedule_call(session: Session, tar: str, username: str, slot_id: str, *, 
     return booking
 
 
+@intent("p2p-cancel-call", commutes=p2p_untouched_since)
 def cancel_call(session: Session, tar: str, username: str, *, reason: str, at: datetime | None = None) -> P2PBooking:
     """Cancel the booked call with the reason; the request goes back to "to schedule"."""
     ctx = _context(session, tar, username, at)
@@ -629,6 +654,7 @@ def cancel_call(session: Session, tar: str, username: str, *, reason: str, at: d
     return booking
 
 
+@intent("p2p-cancel-request", commutes=p2p_untouched_since)
 def cancel_request(session: Session, tar: str, username: str, *, reason: str,
                    at: datetime | None = None) -> P2PRequest:
     """Cancel the open request (and its booked call) with the reason, e.g. the practitioner withdrew it."""
@@ -660,6 +686,7 @@ class Outcome:
     closed_as_attempted: bool = False
 
 
+@intent("p2p-outcome", commutes=p2p_untouched_since)
 def record_outcome(session: Session, tar: str, username: str, *, call: str = "held", result: str | None = None,
                    note: str, held_at: datetime | None = None, member_reason: str = "",
                    lines: Mapping[int, int] | None = None, new_information: bool = False,
@@ -755,6 +782,7 @@ def _redetermine(session: Session, ctx: _Context, result: str, *, note: str, mem
 
 
 # ----- invitations and reminders --------------------------------------------------------------------------------
+@intent("p2p-invitation", commutes=p2p_untouched_since)
 def send_invitation(session: Session, tar: str, username: str, *, at: datetime | None = None) -> tuple[str, bytes]:
     """The .ics file of the case's booked call (or, after a cancellation, its cancellation), recorded on the
     case as sent. Returns (file name, bytes). No member identifiers beyond the TAR number."""

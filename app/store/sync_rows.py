@@ -2,21 +2,22 @@
 
 A snapshot carries a case the way the central store holds it: its row and the rows that belong to it (workflow,
 lines, diagnoses, notes, events, involvements, lease, letters and issued letters, intake record, import sources
-and documents), the member and the providers. Values travel as JSON: UUIDs as text, instants as ISO 8601 in UTC,
+and documents, appeals and their tasks, peer-to-peer requests and bookings), the member and the providers. Values travel as JSON: UUIDs as text, instants as ISO 8601 in UTC,
 dates as ISO dates, bytes (an issued letter's PDF) as base64; everything else as it is.
 """
 from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import JSON, Date, LargeBinary, Table, Uuid, select
+from sqlalchemy import JSON, Date, LargeBinary, Table, Time, Uuid, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.store.models import (
+    Appeal, AppealTask, P2PAvailability, P2PBooking, P2PRequest,
     CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis,
     IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
     SyncConflict, User, UTCDateTime,
@@ -40,6 +41,11 @@ CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (IntakeDocument.__table__, "case_id"),
     (Stay.__table__, "case_id"),
     (StayDay.__table__, "stay_id"),
+    # appeals (issue 13) and peer-to-peer (issue 8): a task after its appeal, a booking after its request
+    (Appeal.__table__, "case_id"),
+    (AppealTask.__table__, "case_id"),
+    (P2PRequest.__table__, "case_id"),
+    (P2PBooking.__table__, "case_id"),
 )
 # Children of a case that point at it through another child: {table name: (parent table, parent's case column)}.
 THROUGH: dict[str, tuple[Table, str]] = {StayDay.__table__.name: (Stay.__table__, "case_id")}
@@ -49,12 +55,21 @@ CHILD_PROVIDERS: tuple[tuple[Table, str], ...] = (
     (Stay.__table__, "facility_id"), (Stay.__table__, "admitting_physician_id"),
     (Stay.__table__, "attending_physician_id"),
 )
+# The columns of the case rows above that name users (the pull sends those users with the case).
+USER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "appeals": ("reviewer_id", "resolved_by_id"),
+    "appeal_tasks": ("done_by_id",),
+    "p2p_requests": ("requested_by_id", "physician_id"),
+    "p2p_bookings": ("reviewer_id", "booked_by_id"),
+}
 CASES = Case.__table__
 MEMBERS = Member.__table__
 PROVIDERS = Provider.__table__
 USERS = User.__table__
 CRITERIA_SETS = CriteriaSetRecord.__table__
 CONFLICTS = SyncConflict.__table__
+# Reference data: reviewers' peer-to-peer availability, kept on the central store only (docs/p2p.md, "Offline").
+AVAILABILITY = P2PAvailability.__table__
 # What a laptop never receives of other users' accounts (it signs in only its own user offline).
 PRIVATE_USER_COLUMNS = ("password_hash", "failed_sign_ins", "locked_until", "last_sign_in_at")
 
@@ -73,6 +88,8 @@ def value_to_json(column, value: Any) -> Any:
         return value.isoformat()
     if isinstance(kind, LargeBinary) or isinstance(value, (bytes, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(kind, Time) or isinstance(value, time):
+        return value.isoformat()
     return value
 
 
@@ -88,6 +105,8 @@ def value_from_json(column, value: Any) -> Any:
         return date.fromisoformat(value)
     if isinstance(kind, LargeBinary):
         return base64.b64decode(value)
+    if isinstance(kind, Time):
+        return time.fromisoformat(value)
     if isinstance(kind, JSON):
         return value
     return value

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from app.services import audit
 from app.store import sync_rows
 from app.store.models import (
+    Appeal, AppealTask, P2PBooking, P2PRequest,
     Case, CaseEvent, CaseLease, CaseWorkflow, CareInvolvement, ClinicalNote, CriteriaSetRecord, Diagnosis,
     IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
     SyncConflict, SyncOutbox, SyncRebase,
@@ -57,6 +58,9 @@ _IDENTITIES = (
                                     (Case.__table__, "servicing_provider_id"),
                                     *sync_rows.CHILD_PROVIDERS)),
 )
+# Rows of a case that refer to one another (an appeal's tasks, a request's bookings), replaced as the server holds
+# them: deleted last row first, written again in this order.
+_REPLACED_IN_ORDER = (Appeal.__table__, AppealTask.__table__, P2PRequest.__table__, P2PBooking.__table__)
 _EVENT_CONTENT = ("case_id", "occurred_at", "actor_id", "kind", "payload")
 _ISSUED_SAME = ("letter_id", "sha256", "issued_at", "issued_by_id", "notice_date")
 
@@ -113,6 +117,9 @@ def apply_reference(session: Session, page: dict, own_username: str | None) -> N
                                                                  CriteriaSetRecord.version == row["version"]))
         if held is None:
             session.execute(insert(sync_rows.CRITERIA_SETS).values(**row))
+    # Reviewers' peer-to-peer availability: the central store's rows as they are (edited there only).
+    _upsert(session, sync_rows.AVAILABILITY, [sync_rows.row_from_json(sync_rows.AVAILABILITY, data)
+                                              for data in page.get("p2p_availability") or []])
 
 
 def apply_conflicts(session: Session, page: dict) -> int:
@@ -227,6 +234,8 @@ def _insert_new(session: Session, snaps: list[dict]) -> None:
             continue
         if table is IntakeSource.__table__:  # a submission this laptop also imported (under a case of its own)
             _upsert(session, table, rows)
+        elif table is P2PBooking.__table__:
+            _insert_bookings(session, rows)
         else:
             session.execute(insert(table), rows)
 
@@ -273,6 +282,15 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
     for chunk in _chunks(ids):
         session.execute(delete(IntakeSource).where(IntakeSource.case_id.in_(chunk)))
     _upsert(session, IntakeSource.__table__, sources)
+    for table in reversed(_REPLACED_IN_ORDER):
+        for chunk in _chunks(ids):
+            session.execute(delete(table).where(table.c.case_id.in_(chunk)))
+    for table in _REPLACED_IN_ORDER:
+        rows = [row for snap in snaps for row in _rows(snap, table)]
+        if rows and table is P2PBooking.__table__:
+            _insert_bookings(session, rows)
+        elif rows:
+            session.execute(insert(table), rows)
     _rebase_letters(session, snaps, ids)
     replaced = _rebase_events(session, snaps, ids)
     session.execute(delete(SyncRebase))
@@ -294,6 +312,26 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
     if quiet:  # events replaced by the server's copies, no date changed: one record for the page
         audit.append(session, actor="sync", actor_kind="system", action="change", what="cases-synced",
                      body={"replaced_events": quiet, "os_user": audit.os_user()})
+
+
+def _insert_bookings(session: Session, rows: list[dict]) -> None:
+    """The central store's peer-to-peer calls. A slot holds one call (a partial unique index, as centrally): a call
+    this laptop still shows in a slot the central store gave another case is a stale copy of a case it has already
+    pushed (its own copy comes with the case), and gives way. A call of a case with unsent changes is left alone:
+    the central one waits (its change is answered as a conflict at the push, and the server's copies follow)."""
+    from app.store.p2p_queries import SLOT_TAKEN_STATUSES
+
+    table = P2PBooking.__table__
+    pending = _pending_cases(session)
+    for row in rows:
+        if row["status"] not in SLOT_TAKEN_STATUSES:
+            continue
+        for local_id, case_id in session.execute(select(table.c.id, table.c.case_id).where(
+                table.c.reviewer_id == row["reviewer_id"], table.c.starts_at == row["starts_at"],
+                table.c.status.in_(SLOT_TAKEN_STATUSES), table.c.id != row["id"])).all():
+            if case_id not in pending:
+                session.execute(delete(table).where(table.c.id == local_id))
+    session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
 
 def _rebase_letters(session: Session, snaps: list[dict], ids: list[uuid.UUID]) -> None:
