@@ -46,9 +46,12 @@ NOTICES = ("provider_notified_at", "member_notified_at")
 # Rows of a case the laptop simply takes as the server holds them (deleted and written again).
 _REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__, CaseWorkflow.__table__,
              CaseLease.__table__, CareInvolvement.__table__, IntakeRecord.__table__, IntakeDocument.__table__)
-# Rows replaced the same way that other rows of the case point at (a stay's ledger days): deleted in the reverse
-# order, written again in this one.
-_REPLACED_IN_ORDER = ((Stay.__table__, "case_id"), (StayDay.__table__, "stay_id"))
+# Rows of a case that other rows of the case point at (a stay's ledger days, an appeal's tasks, a request's
+# bookings), replaced as the server holds them: deleted last table first, written again in this order; each with
+# the column that ties it to the case (directly, or through its parent: sync_rows.THROUGH).
+_REPLACED_IN_ORDER = ((Stay.__table__, "case_id"), (StayDay.__table__, "stay_id"), (Appeal.__table__, "case_id"),
+                      (AppealTask.__table__, "case_id"), (P2PRequest.__table__, "case_id"),
+                      (P2PBooking.__table__, "case_id"))
 # Identities the central store's members and providers are known by besides their ids, and what points at them.
 _IDENTITIES = (
     (Member.__table__, ("cin", "plan_member_id"), ((Case.__table__, "member_id"),
@@ -58,9 +61,6 @@ _IDENTITIES = (
                                     (Case.__table__, "servicing_provider_id"),
                                     *sync_rows.CHILD_PROVIDERS)),
 )
-# Rows of a case that refer to one another (an appeal's tasks, a request's bookings), replaced as the server holds
-# them: deleted last row first, written again in this order.
-_REPLACED_IN_ORDER = (Appeal.__table__, AppealTask.__table__, P2PRequest.__table__, P2PBooking.__table__)
 _EVENT_CONTENT = ("case_id", "occurred_at", "actor_id", "kind", "payload")
 _ISSUED_SAME = ("letter_id", "sha256", "issued_at", "issued_by_id", "notice_date")
 
@@ -276,21 +276,14 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
             session.execute(delete(table).where(sync_rows.of_cases(table, column, chunk)))
     for table, _ in _REPLACED_IN_ORDER:
         rows = [row for snap in snaps for row in _rows(snap, table)]
-        if rows:
+        if rows and table is P2PBooking.__table__:
+            _insert_bookings(session, rows)
+        elif rows:
             session.execute(insert(table), rows)
     sources = [row for snap in snaps for row in _rows(snap, IntakeSource.__table__)]
     for chunk in _chunks(ids):
         session.execute(delete(IntakeSource).where(IntakeSource.case_id.in_(chunk)))
     _upsert(session, IntakeSource.__table__, sources)
-    for table in reversed(_REPLACED_IN_ORDER):
-        for chunk in _chunks(ids):
-            session.execute(delete(table).where(table.c.case_id.in_(chunk)))
-    for table in _REPLACED_IN_ORDER:
-        rows = [row for snap in snaps for row in _rows(snap, table)]
-        if rows and table is P2PBooking.__table__:
-            _insert_bookings(session, rows)
-        elif rows:
-            session.execute(insert(table), rows)
     _rebase_letters(session, snaps, ids)
     replaced = _rebase_events(session, snaps, ids)
     session.execute(delete(SyncRebase))
