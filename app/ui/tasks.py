@@ -19,6 +19,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -221,8 +222,12 @@ def stop_all(timeout_ms: int = 30_000) -> None:
     for queue in list(TaskQueue._live):
         queue.stop()
     for task in list(Task._running):
+        if not shiboken6.isValid(task):  # deleted with its parent after it ran: its `finished` never came back
+            Task._running.discard(task)
+            continue
         task.cancel()
-        task.wait(timeout_ms)
+        if task.wait(timeout_ms):
+            Task._running.discard(task)
 
 
 def track_with_progress_dialog(task: Task, parent: QWidget | None, title: str, label: str,

@@ -100,3 +100,21 @@ def test_a_queue_dropped_without_being_stopped_does_not_abort_the_process():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "survived" in done.stdout
+
+
+def test_stop_all_lets_go_of_a_task_deleted_with_its_window(qtbot):
+    """A task that ran to its end in a window deleted before its `finished` came back: stopping everything (at
+    quit, after each test) lets it go instead of failing on the deleted object."""
+    import shiboken6
+    from PySide6.QtWidgets import QWidget
+
+    from app.ui.tasks import Task, stop_all
+
+    window = QWidget()
+    task = Task(lambda progress, cancelled: 42, "short", window)
+    task.start()
+    assert task.wait(10_000)  # ended on its thread; its finished signal not yet delivered here
+    shiboken6.delete(window)
+    assert task in Task._running and not shiboken6.isValid(task)
+    stop_all()
+    assert task not in Task._running
