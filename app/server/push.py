@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.server import leases
 from app.server.accounts import SKEW_LIMIT, Caller
@@ -38,7 +38,9 @@ from app.services.cases import ActionRefused, InvalidInput, NotFound
 from app.services.criteria import InvalidInput as CriteriaInput
 from app.services.intake import AlreadyImported, DuplicatesFound
 from app.services.intents import INTENTS, Call, load_all
-from app.store.models import AuditChainHead, AuditRecord, Case, SyncConflict, SyncMutation, User, utcnow
+from app.store.models import (
+    AuditChainHead, AuditRecord, Case, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, User, utcnow,
+)
 
 MAX_BATCH = 1000
 REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError, AlreadyImported,
@@ -192,10 +194,19 @@ def _case_view(session: Session, case: Case | None) -> dict | None:
 
 
 def _locked_case(session: Session, condition) -> Case | None:
-    case = session.scalars(select(Case).where(condition).with_for_update()
-                           .execution_options(populate_existing=True)).one_or_none()
-    if case is not None:
-        batch_lookups.remember_locked_case(session, case)
+    """The case, read FOR UPDATE; with its holder, workflow and lease row in the same statement, which the change's
+    replay and `leases.follow_holder` then need not read again (app.services.batch_lookups)."""
+    row = session.execute(
+        select(Case, CaseWorkflow, CaseLease).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id).where(condition)
+        .options(joinedload(Case.assignee)).with_for_update(of=Case)
+        .execution_options(populate_existing=True)).unique().one_or_none()
+    if row is None:
+        return None
+    case, workflow, lease = row
+    batch_lookups.remember_locked_case(session, case)
+    batch_lookups.prefetch(session, CaseWorkflow, case.id, workflow)
+    batch_lookups.prefetch(session, CaseLease, case.id, lease)
     return case
 
 

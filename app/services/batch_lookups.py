@@ -10,6 +10,9 @@ While a batch is applied (`batch_lookups(session)`, one push's transaction), `us
   change a replayed intent makes to it is seen at once). A username not found is asked again every time.
 * cases by TAR: only rows the push locked FOR UPDATE in this transaction (`remember_locked_case`), which nobody
   else can change until it commits; a case whose TAR changed meanwhile is read again.
+* a case's workflow and lease rows, read together with the locked case (`prefetch`), taken once by the first
+  `session.get` they spare (`take_prefetched`: found, row-or-None), and forgotten as soon as any statement but a
+  read writes to their table: a row made, changed or deleted since is read again, never answered from here.
 
 Both are the objects a fresh SELECT in this session would have returned (the identity map's; a SELECT does not
 overwrite what the session already holds), so no rule sees anything else than before. Nothing outlives the batch:
@@ -20,8 +23,9 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.store.models import Case, User
@@ -33,6 +37,15 @@ _KEY = "umws.batch_lookups"
 class BatchLookups:
     users: dict[str, User] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    prefetched: dict[tuple[str, Any], Any] = field(default_factory=dict)  # (table, key) -> row or None
+
+    def forget_written(self, conn, cursor, statement: str, parameters, context, executemany) -> None:
+        """Before every statement of the batch's connection: a write to a prefetched table voids what was read."""
+        if not self.prefetched or statement.lstrip()[:6].upper() in ("SELECT", "SAVEPO", "RELEAS"):
+            return
+        tables = {table for table, _ in self.prefetched if table in statement}
+        if tables:
+            self.prefetched = {k: v for k, v in self.prefetched.items() if k[0] not in tables}
 
 
 @contextlib.contextmanager
@@ -43,9 +56,12 @@ def batch_lookups(session: Session) -> Iterator[BatchLookups]:
         yield held
         return
     lookups = session.info[_KEY] = BatchLookups()
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", lookups.forget_written)
     try:
         yield lookups
     finally:
+        event.remove(connection, "before_cursor_execute", lookups.forget_written)
         session.info.pop(_KEY, None)
 
 
@@ -80,3 +96,21 @@ def remember_locked_case(session: Session, case: Case) -> None:
     lookups = current(session)
     if lookups is not None:
         lookups.cases[case.tar] = case
+
+
+def prefetch(session: Session, model, key, row) -> None:
+    """`row` (None: there is none) is what `session.get(model, key)` would give now."""
+    lookups = current(session)
+    if lookups is not None:
+        lookups.prefetched[(model.__tablename__, key)] = row
+
+
+def take_prefetched(session: Session, model, key) -> tuple[bool, Any]:
+    """(True, the row or None) when it was prefetched and its table not written since; else (False, None)."""
+    lookups = current(session)
+    if lookups is None:
+        return False, None
+    marker = (model.__tablename__, key)
+    if marker not in lookups.prefetched:
+        return False, None
+    return True, lookups.prefetched.pop(marker)

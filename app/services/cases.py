@@ -251,7 +251,9 @@ def _acting_user(session: Session, username: str) -> User:
 def _load(session: Session, tar: str, username: str, at: datetime | None) -> _Action:
     actor = _acting_user(session, username)
     case = case_by_tar(session, tar)
-    workflow = session.get(CaseWorkflow, case.id)
+    found, workflow = batch_lookups.take_prefetched(session, CaseWorkflow, case.id)
+    if not found:
+        workflow = session.get(CaseWorkflow, case.id)
     return _Action(actor, case, workflow, _flow(case, workflow), _snapshot(case, workflow), _checked_at(at))
 
 
