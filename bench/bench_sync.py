@@ -59,6 +59,8 @@ def baseline_pull(url: str, scratch: str) -> float:
     """Read every open case with its rows from the central store and insert them into another database."""
     tables = ("users", "members", "providers", "cases", "request_lines", "diagnoses", "clinical_notes", "case_events")
     with raw(url) as source, raw(scratch) as target:
+        # rows are copied in whatever order they come (a user before their supervisor): foreign keys unchecked
+        target.execute("SET session_replication_role = replica")
         start = time.perf_counter()
         for table in tables:
             where = {"cases": "WHERE status <> 'closed'",

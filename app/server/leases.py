@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.server.accounts import Caller
+from app.services import batch_lookups
 from app.store.models import Case, CaseLease, utcnow
 
 LEASE = timedelta(hours=8)
@@ -21,7 +22,9 @@ LEASE = timedelta(hours=8)
 def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | None = None) -> None:
     """After a change applied on `case`: the lease follows its holder (none when nobody holds it or it closed)."""
     now = now or utcnow()
-    lease = session.get(CaseLease, case.id)
+    found, lease = batch_lookups.take_prefetched(session, CaseLease, case.id)
+    if not found:
+        lease = session.get(CaseLease, case.id)
     holder = case.assignee.username if case.assignee is not None else None
     if holder is None or case.status == "closed":
         if lease is not None:

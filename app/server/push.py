@@ -28,17 +28,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, joinedload
 
 from app.server import leases
 from app.server.accounts import SKEW_LIMIT, Caller
-from app.services import audit
+from app.services import audit, batch_lookups
 from app.services.cases import ActionRefused, InvalidInput, NotFound
 from app.services.criteria import InvalidInput as CriteriaInput
 from app.services.intake import AlreadyImported, DuplicatesFound
 from app.services.intents import INTENTS, Call, load_all
-from app.store.models import AuditChainHead, AuditRecord, Case, SyncConflict, SyncMutation, User, utcnow
+from app.store.models import (
+    AuditChainHead, AuditRecord, Case, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, User, utcnow,
+)
 
 MAX_BATCH = 1000
 REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError, AlreadyImported,
@@ -76,6 +78,22 @@ def lock_server_chain(session: Session) -> None:
     session.execute(select(AuditChainHead.device_id).where(AuditChainHead.device_id == device).with_for_update())
 
 
+class _Answered:
+    """The sync_mutations rows of this push, written together (one multi-row insert) when the push ends, or
+    before anything reads the table again (a change made on top of an earlier change of the same batch)."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def add(self, **row) -> None:
+        self.rows.append(row)
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.execute(insert(SyncMutation.__table__), self.rows)
+            self.rows = []
+
+
 def push(session: Session, caller: Caller, mutations: list[dict], *, received_at: datetime | None = None) -> dict:
     """Apply a batch in the caller's transaction; the answer lists each change's outcome."""
     load_all()
@@ -89,27 +107,35 @@ def push(session: Session, caller: Caller, mutations: list[dict], *, received_at
     answered = {row.seq: row for row in session.scalars(select(SyncMutation).where(
         SyncMutation.device_id == device.device_id,
         SyncMutation.seq.in_([int(m["seq"]) for m in batch])))} if batch else {}
-    for data in batch:
-        mutation = Mutation.from_json(data)
-        earlier = answered.get(mutation.seq)
-        if earlier is not None:
-            if earlier.mutation_id != mutation.mutation_id:
-                stopped = {"code": "sequence-reused", "expected_seq": device.last_seq + 1, "message": (
-                    f"change number {mutation.seq} of this laptop was already used by another change; the outbox "
-                    "of this laptop does not match what the server received. Ask the administrator.")}
+    last_seq = device.last_seq
+    written = _Answered()
+    with batch_lookups.batch_lookups(session):
+        for data in batch:
+            mutation = Mutation.from_json(data)
+            earlier = answered.get(mutation.seq)
+            if earlier is not None:
+                if earlier.mutation_id != mutation.mutation_id:
+                    stopped = {"code": "sequence-reused", "expected_seq": last_seq + 1, "message": (
+                        f"change number {mutation.seq} of this laptop was already used by another change; the "
+                        "outbox of this laptop does not match what the server received. Ask the administrator.")}
+                    break
+                results.append({**earlier.answer, "duplicate": True})
+                continue
+            if mutation.seq != last_seq + 1:
+                stopped = {"code": "gap", "expected_seq": last_seq + 1,
+                           "message": f"the server expects change number {last_seq + 1} first"}
                 break
-            results.append({**earlier.answer, "duplicate": True})
-            continue
-        if mutation.seq != device.last_seq + 1:
-            stopped = {"code": "gap", "expected_seq": device.last_seq + 1,
-                       "message": f"the server expects change number {device.last_seq + 1} first"}
-            break
-        if mutation.actor != caller.username and not (mutation.actor == "system" and mutation.intent == "receive"):
-            stopped = {"code": "other-user", "expected_seq": mutation.seq, "message": (
-                f"changes made by {mutation.actor} on this laptop wait until {mutation.actor} signs in and syncs")}
-            break
-        results.append(_apply(session, caller, mutation, received_at))
-        device.last_seq = mutation.seq
+            if mutation.actor != caller.username and not (mutation.actor == "system"
+                                                          and mutation.intent == "receive"):
+                stopped = {"code": "other-user", "expected_seq": mutation.seq, "message": (
+                    f"changes made by {mutation.actor} on this laptop wait until {mutation.actor} signs in and "
+                    "syncs")}
+                break
+            results.append(_apply(session, caller, mutation, received_at, written))
+            last_seq = mutation.seq
+        written.write(session)
+    if device.last_seq != last_seq:
+        device.last_seq = last_seq
     return {"results": results, "stopped": stopped, "last_seq": device.last_seq}
 
 
@@ -121,7 +147,8 @@ def _applied_time(caller: Caller, device_time: datetime, received_at: datetime) 
     return min(at, received_at)
 
 
-def _base(session: Session, caller: Caller, mutation: Mutation) -> tuple[int | None, list[list[int]]]:
+def _base(session: Session, caller: Caller, mutation: Mutation,
+          written: _Answered) -> tuple[int | None, list[list[int]]]:
     """(the server version the change was made on, version ranges of events the laptop had not seen when it
     made the change although the version says so).
 
@@ -130,6 +157,7 @@ def _base(session: Session, caller: Caller, mutation: Mutation) -> tuple[int | N
     never saw those events, nor (for a conflict) was its own change applied: those ranges are judged again."""
     if mutation.base_mutation_id is None:
         return mutation.base_version, []
+    written.write(session)
     earlier = session.scalar(select(SyncMutation).where(SyncMutation.mutation_id == mutation.base_mutation_id))
     if earlier is None:
         return mutation.base_version, [[0, mutation.base_version or 0]]
@@ -166,19 +194,33 @@ def _case_view(session: Session, case: Case | None) -> dict | None:
 
 
 def _locked_case(session: Session, condition) -> Case | None:
-    return session.scalars(select(Case).where(condition).with_for_update()
-                           .execution_options(populate_existing=True)).one_or_none()
+    """The case, read FOR UPDATE; with its holder, workflow and lease row in the same statement, which the change's
+    replay and `leases.follow_holder` then need not read again (app.services.batch_lookups)."""
+    row = session.execute(
+        select(Case, CaseWorkflow, CaseLease).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id).where(condition)
+        .options(joinedload(Case.assignee)).with_for_update(of=Case)
+        .execution_options(populate_existing=True)).unique().one_or_none()
+    if row is None:
+        return None
+    case, workflow, lease = row
+    batch_lookups.remember_locked_case(session, case)
+    batch_lookups.prefetch(session, CaseWorkflow, case.id, workflow)
+    batch_lookups.prefetch(session, CaseLease, case.id, lease)
+    return case
 
 
-def _made_here(session: Session, caller: Caller, tar: str) -> SyncMutation | None:
+def _made_here(session: Session, caller: Caller, tar: str, written: _Answered) -> SyncMutation | None:
     """The answer this device got for the request it received offline under `tar` (None: it made no such)."""
+    written.write(session)
     makers = [name for name, spec in INTENTS.items() if spec.makes_case]
     return session.scalars(select(SyncMutation).where(
         SyncMutation.device_id == caller.device.device_id, SyncMutation.tar == tar,
         SyncMutation.intent.in_(makers)).order_by(SyncMutation.seq.desc()).limit(1)).first()
 
 
-def _case_for(session: Session, caller: Caller, mutation: Mutation) -> tuple[Case | None, str | None]:
+def _case_for(session: Session, caller: Caller, mutation: Mutation,
+              written: _Answered) -> tuple[Case | None, str | None]:
     """The central case a change is about, and why there is none when the laptop's case is not the central one.
 
     By id first: a case the laptop pulled, or received offline and the central store made (the same id,
@@ -194,7 +236,7 @@ def _case_for(session: Session, caller: Caller, mutation: Mutation) -> tuple[Cas
     case = _locked_case(session, Case.tar == mutation.tar)
     if case is None or mutation.case_id is None or case.id == mutation.case_id:
         return case, None
-    made = _made_here(session, caller, mutation.tar)
+    made = _made_here(session, caller, mutation.tar, written)
     if made is not None and made.outcome in ("applied", "merged") and made.case_id == case.id:
         return case, None
     if made is not None and made.answer.get("central_tar"):
@@ -211,15 +253,16 @@ def _central_tar(session: Session) -> str:
     return next_tars(session)[0]
 
 
-def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: datetime) -> dict:
+def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: datetime,
+           written: _Answered) -> dict:
     spec = INTENTS.get(mutation.intent)
     at = _applied_time(caller, mutation.created_at, received_at)
     makes_case = spec is not None and spec.makes_case and bool(mutation.payload.get("tar"))
     payload, tar, renumbered = mutation.payload, mutation.tar, None
-    case, missing = (None, None) if makes_case else _case_for(session, caller, mutation)
+    case, missing = (None, None) if makes_case else _case_for(session, caller, mutation, written)
     if case is not None:
         tar = case.tar  # the central number (a request received offline may have a new one)
-    base, unseen = _base(session, caller, mutation)
+    base, unseen = _base(session, caller, mutation, written)
     server_base = case.version if case is not None else None
     since: list[tuple[str, dict]] = []
     reason, kind, stale = None, None, False
@@ -282,13 +325,13 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     if kind is not None:
         conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)
         answer.update(message=reason, conflict_id=str(conflict.id), conflict_kind=kind)
-    session.add(SyncMutation(
+    written.add(
         device_id=caller.device.device_id, seq=mutation.seq, mutation_id=mutation.mutation_id,
         case_id=case.id if case is not None else mutation.case_id, tar=mutation.tar, intent=mutation.intent,
         actor=mutation.actor, client_base=mutation.base_version, client_after=mutation.after_version,
         server_base=base if kind is None or base is not None else server_base,
         server_after=case.version if case is not None and kind is None else None, outcome=outcome,
-        answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at))
+        answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at)
     return answer
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.audit import (
@@ -97,9 +97,28 @@ def append(session: Session, *, actor: str, actor_kind: str, action: str, what: 
     return Appended(device, record.seq, record.hash)
 
 
+_LOCKED_HEAD = "umws.audit_head_locked"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_locked_head(session: Session, previous_transaction) -> None:
+    """A rollback, even of a savepoint, may have let the head's lock go (PostgreSQL releases row locks taken after
+    a savepoint rolled back to): the next record reads it again under its lock."""
+    session.info.pop(_LOCKED_HEAD, None)
+
+
 def _head(session: Session, device: uuid.UUID) -> AuditChainHead | None:
     # Not flushing first: the head does not depend on what the action has pending (it is flushed with it at
     # commit, in one round), and a head made by device_id() in this session is flushed there.
+    # Once read under its lock in this transaction, the head is this session's own until the transaction ends
+    # (nobody else can move it), so the next record of the same transaction (a push applies hundreds) takes it
+    # as the session holds it. Any rollback forgets it (`_forget_locked_head`).
+    transaction = session.get_transaction()
+    locked = session.info.get(_LOCKED_HEAD)
+    if locked is not None and transaction is not None and locked[0] is transaction and locked[1] == device:
+        held = locked[2]
+        if held in session:
+            return held
     with session.no_autoflush:
         if session.get_bind().dialect.name == "sqlite":
             heads = AuditChainHead.__table__
@@ -110,7 +129,10 @@ def _head(session: Session, device: uuid.UUID) -> AuditChainHead | None:
             # Sessions outlive their commits (expire_on_commit=False): read the head as it is now, unless this
             # session has moved it and not yet written it.
             statement = statement.execution_options(populate_existing=True)
-        return session.scalars(statement).one_or_none()
+        head = session.scalars(statement).one_or_none()
+    if head is not None and transaction is not None:
+        session.info[_LOCKED_HEAD] = (transaction, device, head)
+    return head
 
 
 def record_view(session: Session, *, actor: str, actor_kind: str = "user", what: str = "case",

@@ -33,7 +33,7 @@ from app.domain.case_states import (
 from app.domain.plantime import to_plan
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.vocabulary import team_for_category
-from app.services import audit, receive_payload
+from app.services import audit, batch_lookups, receive_payload
 from app.services.intents import action_time, always, codec_type, derived_id, intent, never
 from app.store.criteria_answers import checklist as criteria_checklist
 from app.store.models import (
@@ -104,13 +104,20 @@ def record_event(session: Session, case: Case, actor: User | None, kind: str, pa
 
 
 def user_by_name(session: Session, username: str) -> User:
+    user = batch_lookups.known_user(session, username)
+    if user is not None:
+        return user
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"No user '{username}' in this store; 'umws users list' shows who there is.")
+    batch_lookups.remember_user(session, user)
     return user
 
 
 def case_by_tar(session: Session, tar: str) -> Case:
+    case = batch_lookups.known_case(session, tar)
+    if case is not None:
+        return case
     case = session.scalar(select(Case).where(Case.tar == tar))
     if case is None:
         raise NotFound(f"No case with TAR number {tar} in this store.")
@@ -244,7 +251,9 @@ def _acting_user(session: Session, username: str) -> User:
 def _load(session: Session, tar: str, username: str, at: datetime | None) -> _Action:
     actor = _acting_user(session, username)
     case = case_by_tar(session, tar)
-    workflow = session.get(CaseWorkflow, case.id)
+    found, workflow = batch_lookups.take_prefetched(session, CaseWorkflow, case.id)
+    if not found:
+        workflow = session.get(CaseWorkflow, case.id)
     return _Action(actor, case, workflow, _flow(case, workflow), _snapshot(case, workflow), _checked_at(at))
 
 
