@@ -25,6 +25,7 @@ The server imports every module of `app.services` (`load_all`) so that each regi
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -180,6 +181,17 @@ _action_time: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("
 def action_time() -> datetime | None:
     """While an intent is replayed: the instant the change was made on the laptop (for writes that take no `at`)."""
     return _action_time.get()
+
+
+@contextlib.contextmanager
+def acting_at(at: datetime):
+    """Writes inside the block that take no `at` (criteria work) are made at `at`, as in a replay: the demo data
+    (app.services.demo_letters) works a case in its own past."""
+    token = _action_time.set(at)
+    try:
+        yield
+    finally:
+        _action_time.reset(token)
 
 
 def _default_to_call(bound: inspect.BoundArguments) -> Call:
