@@ -39,6 +39,7 @@ COORDINATOR = "coord.jones"
 # First-decision physicians (the appeal reviewers dr.ito, dr.nakamura and dr.brooks take no part in them).
 DECIDERS = {"bh-sud": ("dr.lee",), None: ("dr.morales", "dr.shah")}
 EARLIEST = timedelta(hours=4)  # a referral at least this old: the physician's review, issue and mailing fit before now
+REVIEW_HOURS = 20  # the physician's reviews happen within this many hours before the demo's `now`
 SERVICE_WORDS = {  # what the member is told was asked for, in plain words
     "inpatient": "a stay in the hospital", "outpatient": "this care at a clinic or office",
     "ltc-snf": "care in a nursing home", "dme": "this medical equipment", "home-health": "care in your home",
@@ -72,7 +73,8 @@ def add_letters(store, now: datetime, count: int = CASES) -> int:
             decided.append((tar, decided_at))
         except (ActionRefused, InvalidInput, CriteriaInput, LookupError):
             continue  # e.g. no criteria set applies, or the physician may not decide it (EPSDT): the next one
-    for n, (tar, decided_at) in enumerate(decided):  # newest first
+    decided.sort(key=lambda item: (item[1], item[0]), reverse=True)  # the latest decision first
+    for n, (tar, decided_at) in enumerate(decided):
         if n >= DRAFTED:
             _issue(store, tar, decided_at, now, mail=n >= max(DRAFTED, len(decided) - MAILED))
     return len(decided)
@@ -107,7 +109,8 @@ def _decide(session, tar: str, referred_at: datetime, now: datetime, *, partial:
 
     rng = random.Random(f"demo-letters-{tar}")
     case = cases.case_by_tar(session, tar)
-    review_at = min(referred_at + timedelta(minutes=rng.randint(30, 150)), now - EARLIEST / 2)
+    # Within the last day (so the mail-by dates are near), never before the referral.
+    review_at = max(referred_at + timedelta(minutes=30), now - timedelta(minutes=rng.randint(150, REVIEW_HOURS * 60)))
     decided_at = review_at + timedelta(minutes=rng.randint(8, 25))
     if decided_at >= case.decision_due_at:
         raise LookupError(f"TAR {tar}: the decision would be late")
@@ -135,7 +138,12 @@ def _decide(session, tar: str, referred_at: datetime, now: datetime, *, partial:
                                               evidence=rng.choice(EVIDENCE))
     if sheet.result is None or sheet.result.result != "not-met":
         raise LookupError(f"TAR {tar}: the checklist is not 'not met'")
+    # A concurrent review's adverse decision is a termination or reduction notice; a stop of everything cannot be
+    # issued yet (its template lists what is still approved), so there the physician reduces.
+    partial = partial or case.review_timing == "concurrent"
     lines = _partial_lines(case) if partial else None
+    if lines is None and case.review_timing == "concurrent":
+        raise LookupError(f"TAR {tar}: nothing to reduce")
     outcome = "partial" if lines else "deny"
     rationale = (f"{cset.title} ({cset.version}) not met: " + "; ".join(cset.node(cid).text for cid in unmet)
                  + ". The records sent do not support the request as asked.")
@@ -159,6 +167,7 @@ def _partial_lines(case) -> dict[int, int] | None:
 def _issue(store, tar: str, decided_at: datetime, now: datetime, *, mail: bool) -> None:
     """The coordinator issues the case's letters that are ready (and mails them), in the demo's past."""
     from app.services import letters
+    from app.services.cases import ActionRefused
 
     rng = random.Random(f"demo-letters-issue-{tar}")
     issued_at = min(now - timedelta(minutes=2), decided_at + timedelta(minutes=rng.randint(20, 90)))
@@ -168,7 +177,10 @@ def _issue(store, tar: str, decided_at: datetime, now: datetime, *, mail: bool) 
         ready = session.scalars(select(Letter.id).where(Letter.case_id == case.id, Letter.status == "draft")
                                 .order_by(Letter.recipient)).all()
         for letter_id in ready:
-            letters.issue_letter(session, letter_id, COORDINATOR, at=issued_at)
-        if mail:
-            for letter_id in ready:
+            try:
+                with session.begin_nested():
+                    letters.issue_letter(session, letter_id, COORDINATOR, at=issued_at)
+            except ActionRefused:
+                continue  # the linter blocks it (a rule newer than this demo): it stays drafted, as it would
+            if mail:
                 letters.mark_mailed(session, letter_id, COORDINATOR, at=mailed_at)
