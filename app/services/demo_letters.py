@@ -6,20 +6,21 @@ which a letter must state: app.domain.letters.checklist), so its decided cases g
 recent cases referred to a physician are decided here through the real services, as a physician would:
 
 1. the physician takes the case (`cases.claim_case`, when nobody holds it), applies the best proposed criteria set
-   and answers it (`criteria.choose_set`, `criteria.answer_criterion`: one or two criteria not met, with the
-   evidence), and denies or approves in part on medical necessity (`cases.decide_case`) with the rationale and the
-   member's reason in plain words; the member's and the provider's letters are drafted in the same transaction
-   (`letters.draft_for_determination`) with their mail-by from the clock engine;
-2. the newest stay drafted; a member whose language is not English keeps the member letter in "translation
-   needed" (its reason and criteria are not translated), as the real service leaves it;
-3. the coordinator (coord.jones) issues the others (`letters.issue_letter`: linted, rendered, stored with their
-   SHA-256): they wait in "Letters to mail" with mail-by dates a day or two away; the oldest are also marked mailed
-   (`letters.mark_mailed`), which records the notices.
+   and answers one or two of its criteria "not met" with the evidence (`criteria.choose_set`,
+   `criteria.answer_criterion`), and denies or approves in part on medical necessity (`cases.decide_case`) with the
+   rationale and the member's reason in plain words; the member's and the provider's letters are drafted in the
+   same transaction (`letters.draft_for_determination`) with their mail-by from the clock engine;
+2. one member reads a threshold language other than English: that member letter stays in "translation needed"
+   (its reason and criteria are not translated), as the real service leaves it;
+3. the letters of the newest decisions stay drafted; the coordinator (coord.jones) issues the others
+   (`letters.issue_letter`: linted, rendered, stored with their SHA-256), which wait in "Letters to mail" with
+   mail-by dates a day or two away; the oldest case's are also marked mailed (`letters.mark_mailed`), which records
+   its notices.
 
 Every step writes its events and audit records as a user's would. The work happens in the demo's recent past
-(hours after the referral, never after the demo's `now`; criteria work, which takes no time argument, through
-`intents.acting_at`), the cases are chosen in a fixed order and each draws from its own generator, so a seed gives
-the same letters. Rendering dominates the cost: a small part of `umws demo`.
+(within the day before its `now`, after the referral; criteria work, which takes no time argument, through
+`intents.acting_at`), the cases are chosen in a fixed order and each draws from its own generator, so a seed and
+`now` give the same letters. Rendering the issued letters is most of the cost, about a second (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -62,15 +63,18 @@ def add_letters(store, now: datetime, count: int = CASES) -> int:
     from app.services.cases import ActionRefused, InvalidInput
     from app.services.criteria import InvalidInput as CriteriaInput
 
-    decided = []
-    for tar, referred_at in _candidates(store, now):
+    decided, translated = [], False
+    for tar, referred_at, language in _candidates(store, now):
         if len(decided) >= count:
             break
+        if language != "en" and translated:
+            continue
         try:
             with store.session() as session, session.begin():
                 partial = len(decided) % PARTIAL_EVERY == PARTIAL_EVERY - 1
                 decided_at = _decide(session, tar, referred_at, now, partial=partial)
             decided.append((tar, decided_at))
+            translated = translated or language != "en"
         except (ActionRefused, InvalidInput, CriteriaInput, LookupError):
             continue  # e.g. no criteria set applies, or the physician may not decide it (EPSDT): the next one
     decided.sort(key=lambda item: (item[1], item[0]), reverse=True)  # the latest decision first
@@ -80,9 +84,10 @@ def add_letters(store, now: datetime, count: int = CASES) -> int:
     return len(decided)
 
 
-def _candidates(store, now: datetime) -> list[tuple[str, datetime]]:
-    """Cases referred to a physician at least EARLIEST ago, the latest referral first, of members who read English,
-    and first of all one whose (threshold) language is not English, so that a letter waits for its translation."""
+def _candidates(store, now: datetime) -> list[tuple[str, datetime, str]]:
+    """Cases referred to a physician at least EARLIEST ago, the latest referral first: those of members whose
+    threshold language is not English first (one of them is decided, so that a letter waits for its translation),
+    then those of members who read English."""
     from app.letters.templates import plan_profile
 
     threshold = set(plan_profile().get("languages", {}).get("threshold", ())) - {"en"}
@@ -94,9 +99,8 @@ def _candidates(store, now: datetime) -> list[tuple[str, datetime]]:
             .where(Case.status == "referred", CaseEvent.occurred_at <= now - EARLIEST,
                    CaseEvent.occurred_at >= now - timedelta(days=7), ~Case.id.in_(select(Letter.case_id)))
             .order_by(CaseEvent.occurred_at.desc(), Case.tar)).all()
-    english = [(tar, at) for tar, at, language in rows if (language or "en") == "en"]
-    other = [(tar, at) for tar, at, language in rows if language in threshold]
-    return other[:1] + english + other[1:]
+    return ([(tar, at, language) for tar, at, language in rows if language in threshold]
+            + [(tar, at, "en") for tar, at, language in rows if (language or "en") == "en"])
 
 
 def _decide(session, tar: str, referred_at: datetime, now: datetime, *, partial: bool = False) -> datetime:

@@ -144,3 +144,27 @@ def test_a_second_demo_run_adds_letters_on_other_cases(local_store):
     demo.generate(local_store, 120, seed=4, now=NOW)
     both = lettered(local_store)
     assert first and set(first) < set(both) and set(both.values()) == {2}  # a member's and a provider's letter
+
+
+def test_the_coordinators_letters_to_mail_window_shows_the_demo_letters(qtbot, qtmodeltester, local_store):
+    from app.store.worklist import viewer_for
+    from app.ui.letters import LettersQueueWindow
+
+    demo.generate(local_store, CASES, seed=SEED, now=NOW)
+    with local_store.session() as session:
+        viewer = viewer_for(session, "coord.jones")
+        queue = letters.letter_queue(session)
+    window = LettersQueueWindow(local_store, viewer, now=lambda: NOW)
+    qtbot.addWidget(window)
+    window.show()
+    qtmodeltester.check(window.model)
+    assert window.model.rowCount() == len(queue) > 0
+    shown = [window.model.index(r, 1).data() for r in range(window.model.rowCount())]
+    assert shown == [row.tar for row in queue]
+    statuses = {window.model.index(r, 6).data() for r in range(window.model.rowCount())}
+    assert {"Issued: to mail", "Ready to issue", "Translation needed"} <= statuses
+    waiting = sum(1 for row in queue if row.status == "issued")
+    assert f"{waiting} issued and waiting to be mailed, 1 waiting for a translation" in window.summary.text()
+    countdowns = [window.model.index(r, 0).data() for r in range(window.model.rowCount())]
+    assert all(" left" in text or "OVERDUE" in text for text in countdowns)  # the countdown to the mail-by date
+    assert any(" left" in text for text in countdowns)
