@@ -8,7 +8,8 @@ screen-locked, case-workspace (a nurse's case with the actions her role allows),
 shortcut), refer-dialog, physician-queue (the referral summary and criteria result first), decision-dialog (a
 medical director's partial approval) and decided-timeline (every event of the case in words); stays-reviews-due (a nurse's
 "Reviews due today"), stay-tab and stay-review (a stay's ledger, and its concurrent review dialog); appeals-due (a coordinator's
-"Appeals due" queue) and appeal-tab (the Appeal tab of a case, as the reviewing physician sees it).
+"Appeals due" queue) and appeal-tab (the Appeal tab of a case, as the reviewing physician sees it); letters-to-mail
+(the coordinator's "Letters to mail" window over the demo's letters).
 
     python tools/screenshots.py [--out docs/screenshots] [--cases 2000]
 
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         shoot_intake(store, home, shoot)
 
         _p2p_shots(app, store, home, shoot)
+        shoot_letters_to_mail(store, home, shoot)  # issue 7: the demo's letters in the coordinator's queue
 
         # Appeals (issue 13): a few denials appealed through the services, then the coordinator's queue and a
         # physician's Appeal tab.
@@ -476,6 +478,28 @@ def main(argv: list[str] | None = None) -> int:
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
+
+
+def shoot_letters_to_mail(store, home: str, shoot) -> None:
+    """letters-to-mail: the coordinator's "Letters to mail" window (Case > Letters to mail..., Ctrl+Shift+M) over the
+    demo's letters (app.services.demo_letters): issued ones waiting to be mailed, nearest mail-by first, drafts
+    and one waiting for its translation."""
+    from PySide6.QtCore import QSettings
+
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    with store.session() as session:
+        coordinator = viewer_for(session, "coord.jones")
+    window = MainWindow(store, coordinator, QSettings(str(Path(home) / "letters.ini"), QSettings.Format.IniFormat))
+    window.resize(1366, 768)
+    window.show()
+    queue = window.show_letter_queue()
+    queue.resize(1000, 520)
+    queue.table.selectRow(0)
+    shoot(queue, "letters-to-mail")
+    queue.close()
+    window.close()
 
 
 def _p2p_shots(app, store, home: str, shoot) -> None:

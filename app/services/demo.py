@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.identifiers import npi_check_digit
 from app.domain.vocabulary import team_for_category
-from app.services import demo_p2p, demo_stays
+from app.services import demo_letters, demo_p2p, demo_stays
 from app.services.auth import set_demo_passwords
 from app.services.cases import NewLine, decision_due, service_summary
 from app.store.engine import Store
@@ -242,6 +242,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
             progress(made, cases)
     if made:
         demo_p2p.add_requests(store, now)  # issue 8: a few peer-to-peer requests and calls on recent denials
+        demo_letters.add_letters(store, now)  # issue 7: letters drafted, issued and mailed on a few of them
     return DemoResult(len(users), len(member_rows), len(provider_rows), made)
 
 

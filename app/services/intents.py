@@ -298,6 +298,17 @@ def action_time() -> datetime | None:
     return _action_time.get()
 
 
+@contextlib.contextmanager
+def acting_at(at: datetime):
+    """Writes inside the block that take no `at` (criteria work) are made at `at`, as in a replay: the demo data
+    (app.services.demo_letters) works a case in its own past."""
+    token = _action_time.set(at)
+    try:
+        yield
+    finally:
+        _action_time.reset(token)
+
+
 def _default_to_call(bound: inspect.BoundArguments) -> Call:
     arguments = bound.arguments
     payload = {key: encode(value) for key, value in arguments.items() if key not in _SKIPPED and key != "at"}
