@@ -307,7 +307,10 @@ def file_appeal(session: Session, tar: str, username: str, *, filed_by: str, rec
     actor = _actor(session, username, "file-appeal")
     at = _checked_at(at)
     case = case_by_tar(session, tar)
-    session.refresh(case, with_for_update=True)  # PostgreSQL: two filings of one case run one after the other
+    # PostgreSQL: two filings of one case run one after the other. The lock names the case row alone (a refresh
+    # FOR UPDATE would repeat the outer joins the case was loaded with, which PostgreSQL refuses to lock).
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update()).one()
+    session.refresh(case)
     determination = _determination_event(session, case)
     if case.outcome not in ADVERSE_OUTCOMES or determination is None or case.status in UNDECIDED_STATES:
         state = ("is being reviewed again" if case.status in UNDECIDED_STATES and case.outcome
