@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ
@@ -75,3 +75,94 @@ def stay_figures(session: Session, first: date, last: date, today: date | None =
         "days_denied": days_denied, "readmissions": readmissions,
         "readmission_rate": _ratio(readmissions, discharges, 100),
     }
+
+
+def stay_figures_by_line(session: Session, first: date, last: date, today: date | None = None, *,
+                         team: str | None = None, line_of_business: str | None = None) -> dict:
+    """The same figures as `stay_figures`, by line of business (and the admits, bed days and lengths of stay by the
+    level of care the stay was admitted at), for the UM committee (issue 14). A stay's line of business and team are
+    its case's; member-months are the enrolment months of that line (plan-wide: enrolment has no team). SNF days are
+    the bed days whose ledger level of care is SNF. Summed over the lines, each figure is `stay_figures`'."""
+    from app.store.models import Case
+
+    today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
+    lob = Case.line_of_business
+
+    def cases(query):
+        query = query.join(Case, Case.id == Stay.case_id)
+        if team:
+            query = query.where(Case.team == team)
+        if line_of_business:
+            query = query.where(Case.line_of_business == line_of_business)
+        return query
+
+    month_query = (select(EnrolmentMonth.line_of_business, func.count())
+                   .where(EnrolmentMonth.month >= first.replace(day=1), EnrolmentMonth.month <= last.replace(day=1))
+                   .group_by(EnrolmentMonth.line_of_business))
+    if line_of_business:
+        month_query = month_query.where(EnrolmentMonth.line_of_business == line_of_business)
+    lines: dict[str, dict] = {}
+    levels: dict[str, dict] = {}
+
+    def line(key: str) -> dict:
+        return lines.setdefault(key, {"line_of_business": key, "member_months": 0, "admits": 0, "bed_days": 0,
+                                      "snf_days": 0, "discharges": 0, "_discharged_days": 0, "days_denied": 0,
+                                      "readmissions": 0})
+
+    def level(key: str) -> dict:
+        return levels.setdefault(key, {"level_of_care": key, "admits": 0, "bed_days": 0, "discharges": 0,
+                                       "_discharged_days": 0})
+
+    for key, n in session.execute(month_query):
+        line(key)["member_months"] = n
+    for key, admit_level, n in session.execute(cases(
+            select(lob, Stay.admit_level_of_care, func.count()).select_from(Stay)
+            .where(Stay.admit_date >= first, Stay.admit_date <= last, Stay.admission_source == "admission"))
+            .group_by(lob, Stay.admit_level_of_care)):
+        line(key)["admits"] += n
+        level(admit_level)["admits"] += n
+    snf = func.sum(case((StayDay.level_of_care == "snf", 1), else_=0))
+    for key, admit_level, n, snf_n in session.execute(cases(
+            select(lob, Stay.admit_level_of_care, func.count(), snf).select_from(StayDay)
+            .join(Stay, Stay.id == StayDay.stay_id)
+            .where(StayDay.day >= first, StayDay.day <= min(last, today), _bed_day()))
+            .group_by(lob, Stay.admit_level_of_care)):
+        line(key)["bed_days"] += n
+        line(key)["snf_days"] += int(snf_n or 0)
+        level(admit_level)["bed_days"] += n
+    for key, n in session.execute(cases(
+            select(lob, func.count()).select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id)
+            .where(StayDay.day >= first, StayDay.day <= last, StayDay.status == "denied")).group_by(lob)):
+        line(key)["days_denied"] = n
+    for key, n in session.execute(cases(
+            select(lob, func.count()).select_from(Stay)
+            .where(Stay.admit_date >= first, Stay.admit_date <= last, Stay.readmission_of_id.is_not(None)))
+            .group_by(lob)):
+        line(key)["readmissions"] = n
+    length = (select(StayDay.stay_id, func.count().label("days")).join(Stay, Stay.id == StayDay.stay_id)
+              .where(_bed_day()).group_by(StayDay.stay_id).subquery())
+    for key, admit_level, n, days in session.execute(cases(
+            select(lob, Stay.admit_level_of_care, func.count(), func.coalesce(func.sum(length.c.days), 0))
+            .select_from(Stay).outerjoin(length, length.c.stay_id == Stay.id)
+            .where(Stay.discharge_date >= first, Stay.discharge_date <= last))
+            .group_by(lob, Stay.admit_level_of_care)):
+        for target in (line(key), level(admit_level)):
+            target["discharges"] += n
+            target["_discharged_days"] += int(days)
+
+    keys = ("member_months", "admits", "bed_days", "snf_days", "discharges", "_discharged_days", "days_denied",
+            "readmissions")
+    total = {"line_of_business": None, **{k: sum(r[k] for r in lines.values()) for k in keys}}
+
+    def finish(row: dict) -> dict:
+        row["alos"] = _ratio(row.pop("_discharged_days"), row["discharges"], 1)
+        if "member_months" in row:
+            row["admits_per_1000"] = _ratio(row["admits"], row["member_months"], 1000)
+            row["bed_days_per_1000"] = _ratio(row["bed_days"], row["member_months"], 1000)
+            row["snf_days_per_1000"] = _ratio(row["snf_days"], row["member_months"], 1000)
+            row["readmission_rate"] = _ratio(row["readmissions"], row["discharges"], 100)
+        return row
+
+    return {"from": first.isoformat(), "to": last.isoformat(),
+            "lines": [finish(lines[key]) for key in sorted(lines)],
+            "levels": [finish(levels[key]) for key in sorted(levels)], "total": finish(total)}
