@@ -247,7 +247,7 @@ def overturns_view(figures: dict) -> SectionView:
         rows.append(_channel_row(CHANNEL_LABELS[channel["channel"]], channel))
         for group in figures["rows"]:
             if group["channel"] == channel["channel"]:
-                rows.append(_channel_row(f"  {CHANNEL_GROUPS.get(group['group'], group['group'])}", group))
+                rows.append(_channel_row(f"of which: {CHANNEL_GROUPS.get(group['group'], group['group'])}", group))
     channels = figures["channels"]
     chart = Chart("Decided on the merits, by what came of the denial",
                   tuple(CHANNEL_LABELS[c["channel"]] for c in channels),
@@ -280,21 +280,24 @@ def _channel_row(label: str, figures: dict) -> dict:
         "decided", *RESULT_LABELS, "overturn_rate", "undecided", "closed_undecided")}}
 
 
+def _stay_row(row: dict, label: str) -> dict:
+    rate = row["readmission_rate"]
+    readmitted = f"{row['readmissions']:,}" + (f" ({rate:.1f}%)" if rate is not None else "")
+    return {**row, "line_of_business": label, "readmitted": readmitted}
+
+
 def utilization_view(figures: dict) -> SectionView:
-    rows = []
-    for row in figures["lines"]:
-        rows.append({**row, "line_of_business": _lob(row["line_of_business"])})
-    total = {**figures["total"], "line_of_business": "Total"}
+    rows = [_stay_row(row, _lob(row["line_of_business"])) for row in figures["lines"]]
+    total = _stay_row(figures["total"], "Total")
     chart = Chart("Facility use per 1,000 member-months", tuple(r["line_of_business"] for r in rows),
                   (Series("Admits", tuple(r["admits_per_1000"] for r in rows)),
                    Series("Bed days", tuple(r["bed_days_per_1000"] for r in rows)),
                    Series("SNF days", tuple(r["snf_days_per_1000"] for r in rows))), "per 1,000 member-months")
     table = Table("Stays by line of business", (
-        ("line_of_business", "Line of business"), ("member_months", "Member-months"), ("admits", "Admits"),
-        ("admits_per_1000", "Admits / 1,000 MM"), ("bed_days", "Bed days"), ("bed_days_per_1000", "Bed days / 1,000 MM"),
-        ("alos", "Average length of stay (days)"), ("snf_days", "SNF days"), ("days_denied", "Days denied"),
-        ("readmissions", "Readmissions within 30 days"), ("readmission_rate", "% readmitted of discharges")),
-        tuple(rows), total)
+        ("line_of_business", "Line of business"), ("member_months", "Member months"), ("admits", "Admits"),
+        ("admits_per_1000", "Admits per 1,000 MM"), ("bed_days", "Bed days"),
+        ("bed_days_per_1000", "Bed days per 1,000 MM"), ("alos", "ALOS (days)"), ("snf_days", "SNF days"),
+        ("days_denied", "Days denied"), ("readmitted", "Readmitted in 30 days (% of discharges)")), tuple(rows), total)
     levels = [{**r, "level_of_care": LEVEL_LABELS.get(r["level_of_care"], r["level_of_care"])}
               for r in figures["levels"]]
     by_level = Chart("Average length of stay by level of care at admission",
@@ -312,8 +315,8 @@ def utilization_view(figures: dict) -> SectionView:
         "days of a discharge, as a share of the period's discharges.",
         "SNF days: bed days whose ledger level of care is skilled nursing facility (a stay admitted at another level "
         "and stepped down counts its SNF days). A stay's line of business and team are its case's.",
-        f"Member-months: the enrolment months of each line from the month of {figures['from']} to the month of "
-        f"{figures['to']} (whole months).",
+        f"Member-months (MM): the enrolment months of each line from the month of {figures['from']} to the month "
+        f"of {figures['to']} (whole months). ALOS: average length of stay.",
     ]
     if figures.get("team_filtered"):
         notes.append("Filtered by team: the stays are the team's, the member-months the whole plan's (enrolment has "

@@ -118,8 +118,8 @@ def test_overturns_count_every_call_and_appeal_decided_in_the_period(channels):
     # the view: each channel then its groups, and the context row; the chart stacks the results per channel
     table = view.panels[0].table
     assert [row["channel"] for row in table.rows] == [
-        "Peer-to-peer calls", "  after a denial or modification", "  before the determination", "Appeals",
-        "  standard", "  expedited"]
+        "Peer-to-peer calls", "of which: after a denial or modification", "of which: before the determination",
+        "Appeals", "of which: standard", "of which: expedited"]
     assert table.rows[0]["overturn_rate"] == 60.0 and table.total["decided"] == 14
     chart = view.panels[0].chart
     assert chart.categories == ("Peer-to-peer calls", "Appeals")
