@@ -255,21 +255,21 @@ def overturns_view(figures: dict) -> SectionView:
                   "decisions", stacked=True)
     table = Table("Peer-to-peer and appeal outcomes", (
         ("channel", "Channel"), ("decided", "Held / resolved"), *((res, RESULT_LABELS[res]) for res in RESULT_LABELS),
-        ("overturn_rate", "% overturned (in full or part)"), ("undecided", "Received, not yet decided"),
-        ("closed_undecided", "Closed without a decision")), tuple(rows),
-        {"channel": "Denials and modifications determined in the period", "decided": figures["adverse"]})
+        ("overturn_rate", "% overturned"), ("undecided", "Not yet decided"),
+        ("closed_undecided", "Closed, no decision")), tuple(rows),
+        {"channel": "Denials and modifications of the period", "decided": figures["adverse"]})
     return SectionView("overturns", "Overturns (P2P and appeals)", (Panel(table, chart),), (
         "Peer-to-peer: calls held in the period (p2p_requests: the result the physician who held the call recorded; "
         "overturned or modified is a new determination). Not yet decided: requests made in the period still to "
-        "schedule or booked; closed without a decision: requests closed in the period as attempted (practitioner "
+        "schedule or booked; closed, no decision: requests closed in the period as attempted (practitioner "
         "no-shows) or cancelled. Calls before the determination (on a potential denial) are counted apart within "
         "the channel.",
         "Appeals: appeals resolved in the period on the merits (the independent reviewer's result: upheld, "
         "overturned, partially overturned), by the track at resolution. Not yet decided: appeals received in the "
-        "period still open before a decision; closed without a decision: appeals dismissed in the period (withdrawn "
+        "period still open before a decision; closed, no decision: appeals dismissed in the period (withdrawn "
         "by the member, filed in error, late without good cause), which are not decided on the merits and are left "
         "out of the rate.",
-        "Overturn rate: (overturned + partly overturned) / held or resolved on the merits. Denials and "
+        "% overturned: (overturned + partly overturned) / held or resolved on the merits. Denials and "
         "modifications of the period: every adverse determination recorded in the period, including those since "
         "overturned (context, not the rate's denominator: a call or an appeal may follow a determination of an "
         "earlier period)."))

@@ -140,3 +140,21 @@ def test_overturns_follow_the_period_and_the_case_filters(channels):
     assert [c["decided"] for c in earlier["channels"]] == [0, 0]
     assert earlier["adverse"] == 6
     assert view.panels[0].table.rows[0]["overturn_rate"] is None
+
+
+def test_overturns_agree_with_the_p2p_and_appeal_reports(channels):
+    from app.store.appeal_reports import appeal_report
+    from app.store.p2p_queries import p2p_report
+
+    first, last = today() - timedelta(days=40), today()
+    data, _ = figures(channels, first, last)
+    with channels.session() as session:
+        calls = p2p_report(session, first, last)
+        resolved = appeal_report(session, first, last)["resolved"]
+    p2p_total, appeal_total = data["channels"]
+    assert (p2p_total["decided"], p2p_total["upheld"], p2p_total["overturned"], p2p_total["partly_overturned"]) == (
+        calls["held"], calls["upheld"], calls["overturned"], calls["modified"])
+    assert (appeal_total["decided"], appeal_total["upheld"], appeal_total["overturned"],
+            appeal_total["partly_overturned"], appeal_total["overturn_rate"]) == (
+        resolved["appeals"], resolved["upheld"], resolved["overturned"], resolved["partially_overturned"],
+        resolved["overturn_rate"])
