@@ -240,12 +240,7 @@ def overturns(session: Session, filters: Filters, now: datetime) -> dict:
     from app.domain.p2p import OPEN_REQUEST_STATUSES
 
     start, end = period(filters)
-    determined = aliased(CaseEvent)
-    outcome = determined.payload["outcome"].as_string()
-    adverse = session.scalar(_filtered(
-        select(func.count()).select_from(determined).join(Case, Case.id == determined.case_id)
-        .where(determined.kind == literal_column("'determined'"), determined.occurred_at >= start,
-               determined.occurred_at < end, outcome.in_(ADVERSE)), filters)) or 0
+    adverse = _adverse_determinations(session, filters, start, end)
     rows: dict[tuple[str, str], dict] = {}
 
     def row(channel: str, group: str) -> dict:
@@ -296,6 +291,28 @@ def overturns(session: Session, filters: Filters, now: datetime) -> dict:
         total["overturn_rate"] = _overturn_rate(total)
         channels.append(total)
     return {"adverse": adverse, "channels": channels, "rows": out}
+
+
+def _adverse_determinations(session: Session, filters: Filters, start: datetime, end: datetime) -> int:
+    """Every denial and modification determined in the period, superseded ones included: the cases whose current
+    determination is adverse and was made in the period (the covering index ix_cases_decided_figures), and each
+    reopening since decided again (at or after it) whose previous determination was adverse and made in the period (a reopening
+    keeps the case's outcome until the new determination: counted there until then)."""
+    decided_at = _not_indexed(session, Case.decided_at)  # read ix_cases_decided_figures
+    current = session.scalar(_filtered(
+        select(func.count()).select_from(Case)
+        .where(Case.outcome.in_(ADVERSE), decided_at >= start, decided_at < end), filters)) or 0
+    reopened, earlier = aliased(CaseEvent), aliased(CaseEvent)
+    previous_at = (select(func.max(earlier.occurred_at))
+                   .where(earlier.case_id == reopened.case_id, earlier.kind == literal_column("'determined'"),
+                          earlier.occurred_at < reopened.occurred_at)
+                   .correlate(reopened).scalar_subquery())
+    superseded = session.scalar(_filtered(
+        select(func.count()).select_from(reopened).join(Case, Case.id == reopened.case_id)
+        .where(reopened.kind == literal_column("'reopened'"),
+               reopened.payload["previous_outcome"].as_string().in_(ADVERSE),
+               Case.decided_at >= reopened.occurred_at, previous_at >= start, previous_at < end), filters)) or 0
+    return current + superseded
 
 
 def _group(channel: str, value) -> str:

@@ -678,6 +678,8 @@ class Stay(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), unique=True)
     tar: Mapped[str] = mapped_column(String(20), comment="the case's TAR number (a total order for the queues)")
     team: Mapped[str] = mapped_column(String(20), comment="the case's team (fixed at receipt), for the team queues")
+    line_of_business: Mapped[str | None] = mapped_column(  # issue 14, migration 0014
+        String(16), comment="the case's line of business (fixed at receipt), for the figures")
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
     facility_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
     admitting_physician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))

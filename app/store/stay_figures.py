@@ -81,26 +81,47 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
                          team: str | None = None, line_of_business: str | None = None) -> dict:
     """The same figures as `stay_figures`, by line of business (and the admits, bed days and lengths of stay by the
     level of care the stay was admitted at), for the UM committee (issue 14). A stay's line of business and team are
-    its case's; member-months are the enrolment months of that line (plan-wide: enrolment has no team). SNF days are
-    the bed days whose ledger level of care is SNF. Summed over the lines, each figure is `stay_figures`'."""
-    from app.store.models import Case
+    its case's, kept on the stay (migration 0014: no wide case row is read); member-months are the enrolment months
+    of that line (plan-wide: enrolment has no team). SNF days are the bed days whose ledger level of care is SNF.
+    Summed over the lines, each figure is `stay_figures`'.
 
+    Three statements, each grouped by line and level of care at admission: the enrolment months; the stays admitted
+    or discharged in the period (admits, readmissions, discharges); one pass over the ledger with its stay (bed days
+    and SNF days in the period, days denied in the period, and the bed days of the stays discharged in it, for the
+    average length of stay)."""
     today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
-    lob = Case.line_of_business
-
-    def cases(query):
-        query = query.join(Case, Case.id == Stay.case_id)
-        if team:
-            query = query.where(Case.team == team)
-        if line_of_business:
-            query = query.where(Case.line_of_business == line_of_business)
-        return query
-
+    # by month and line: the covering index ix_enrolment_months_month read in its order, with no sort
     month_query = (select(EnrolmentMonth.line_of_business, func.count())
                    .where(EnrolmentMonth.month >= first.replace(day=1), EnrolmentMonth.month <= last.replace(day=1))
-                   .group_by(EnrolmentMonth.line_of_business))
+                   .group_by(EnrolmentMonth.month, EnrolmentMonth.line_of_business))
     if line_of_business:
         month_query = month_query.where(EnrolmentMonth.line_of_business == line_of_business)
+
+    def one(condition):
+        return case((condition, 1), else_=0)
+
+    discharged = (Stay.discharge_date >= first) & (Stay.discharge_date <= last)
+    admitted = (Stay.admit_date >= first) & (Stay.admit_date <= last)
+    bed = _bed_day()
+    in_period = (StayDay.day >= first) & (StayDay.day <= min(last, today))
+    group = (Stay.line_of_business, Stay.admit_level_of_care)
+
+    def filtered(query):
+        if team:
+            query = query.where(Stay.team == team)
+        if line_of_business:
+            query = query.where(Stay.line_of_business == line_of_business)
+        return query.group_by(*group)
+
+    stays = filtered(select(*group, func.sum(one(admitted & (Stay.admission_source == "admission"))),
+                            func.sum(one(admitted & Stay.readmission_of_id.is_not(None))), func.sum(one(discharged)))
+                     .where(or_(admitted, discharged)))
+    ledger = filtered(select(*group, func.sum(one(bed & in_period)),
+                             func.sum(one(bed & in_period & (StayDay.level_of_care == "snf"))),
+                             func.sum(one((StayDay.status == "denied") & (StayDay.day >= first)
+                                          & (StayDay.day <= last))),
+                             func.sum(one(bed & discharged)))
+                      .select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id))
     lines: dict[str, dict] = {}
     levels: dict[str, dict] = {}
 
@@ -114,41 +135,19 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
                                        "_discharged_days": 0})
 
     for key, n in session.execute(month_query):
-        line(key)["member_months"] = n
-    for key, admit_level, n in session.execute(cases(
-            select(lob, Stay.admit_level_of_care, func.count()).select_from(Stay)
-            .where(Stay.admit_date >= first, Stay.admit_date <= last, Stay.admission_source == "admission"))
-            .group_by(lob, Stay.admit_level_of_care)):
-        line(key)["admits"] += n
-        level(admit_level)["admits"] += n
-    snf = func.sum(case((StayDay.level_of_care == "snf", 1), else_=0))
-    for key, admit_level, n, snf_n in session.execute(cases(
-            select(lob, Stay.admit_level_of_care, func.count(), snf).select_from(StayDay)
-            .join(Stay, Stay.id == StayDay.stay_id)
-            .where(StayDay.day >= first, StayDay.day <= min(last, today), _bed_day()))
-            .group_by(lob, Stay.admit_level_of_care)):
-        line(key)["bed_days"] += n
-        line(key)["snf_days"] += int(snf_n or 0)
-        level(admit_level)["bed_days"] += n
-    for key, n in session.execute(cases(
-            select(lob, func.count()).select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id)
-            .where(StayDay.day >= first, StayDay.day <= last, StayDay.status == "denied")).group_by(lob)):
-        line(key)["days_denied"] = n
-    for key, n in session.execute(cases(
-            select(lob, func.count()).select_from(Stay)
-            .where(Stay.admit_date >= first, Stay.admit_date <= last, Stay.readmission_of_id.is_not(None)))
-            .group_by(lob)):
-        line(key)["readmissions"] = n
-    length = (select(StayDay.stay_id, func.count().label("days")).join(Stay, Stay.id == StayDay.stay_id)
-              .where(_bed_day()).group_by(StayDay.stay_id).subquery())
-    for key, admit_level, n, days in session.execute(cases(
-            select(lob, Stay.admit_level_of_care, func.count(), func.coalesce(func.sum(length.c.days), 0))
-            .select_from(Stay).outerjoin(length, length.c.stay_id == Stay.id)
-            .where(Stay.discharge_date >= first, Stay.discharge_date <= last))
-            .group_by(lob, Stay.admit_level_of_care)):
-        for target in (line(key), level(admit_level)):
-            target["discharges"] += n
-            target["_discharged_days"] += int(days)
+        line(key)["member_months"] += n
+    for lob, admit_level, admits, readmissions, discharges in session.execute(stays):
+        for target in (line(lob), level(admit_level)):
+            target["admits"] += int(admits or 0)
+            target["discharges"] += int(discharges or 0)
+        line(lob)["readmissions"] += int(readmissions or 0)
+    for lob, admit_level, bed_days, snf_days, denied, days in session.execute(ledger):
+        for target in (line(lob), level(admit_level)):
+            target["bed_days"] += int(bed_days or 0)
+            target["_discharged_days"] += int(days or 0)
+        line(lob)["snf_days"] += int(snf_days or 0)
+        line(lob)["days_denied"] += int(denied or 0)
+    levels = {key: row for key, row in levels.items() if row["admits"] or row["bed_days"] or row["discharges"]}
 
     keys = ("member_months", "admits", "bed_days", "snf_days", "discharges", "_discharged_days", "days_denied",
             "readmissions")
@@ -164,5 +163,5 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
         return row
 
     return {"from": first.isoformat(), "to": last.isoformat(),
-            "lines": [finish(lines[key]) for key in sorted(lines)],
+            "lines": [finish(lines[key]) for key in sorted(lines, key=str)],
             "levels": [finish(levels[key]) for key in sorted(levels)], "total": finish(total)}
