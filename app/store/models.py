@@ -738,6 +738,8 @@ class StayDay(Base):
     __table_args__ = (
         Index("ux_stay_days_stay_day", "stay_id", "day", unique=True),
         Index("ix_stay_days_day_status", "day", "status"),
+        # issue 14 (migration 0014): a stay's ledger for the committee's figures without reading the rows
+        Index("ix_stay_days_figures", "stay_id", "day", "status", "on_leave", "level_of_care"),
     )
 
 

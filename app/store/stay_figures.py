@@ -88,7 +88,8 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
     Three statements, each grouped by line and level of care at admission: the enrolment months; the stays admitted
     or discharged in the period (admits, readmissions, discharges); one pass over the ledger with its stay (bed days
     and SNF days in the period, days denied in the period, and the bed days of the stays discharged in it, for the
-    average length of stay)."""
+    average length of stay), counted per stay by correlated subqueries over the covering index
+    ix_stay_days_figures (migration 0014)."""
     today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
     # by month and line: the covering index ix_enrolment_months_month read in its order, with no sort
     month_query = (select(EnrolmentMonth.line_of_business, func.count())
@@ -116,12 +117,18 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
     stays = filtered(select(*group, func.sum(one(admitted & (Stay.admission_source == "admission"))),
                             func.sum(one(admitted & Stay.readmission_of_id.is_not(None))), func.sum(one(discharged)))
                      .where(or_(admitted, discharged)))
-    ledger = filtered(select(*group, func.sum(one(bed & in_period)),
-                             func.sum(one(bed & in_period & (StayDay.level_of_care == "snf"))),
-                             func.sum(one((StayDay.status == "denied") & (StayDay.day >= first)
-                                          & (StayDay.day <= last))),
-                             func.sum(one(bed & discharged)))
-                      .select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id))
+    # per stay, its ledger read through the covering index ix_stay_days_figures (stay_id first): the sort of the
+    # GROUP BY is over one row per stay, not one per day
+    def of_stay(condition):
+        return (select(func.count()).select_from(StayDay)
+                .where(StayDay.stay_id == Stay.id, condition).correlate(Stay).scalar_subquery())
+
+    ledger = filtered(select(*group, func.sum(of_stay(bed & in_period)),
+                             func.sum(of_stay(bed & in_period & (StayDay.level_of_care == "snf"))),
+                             func.sum(of_stay((StayDay.status == "denied") & (StayDay.day >= first)
+                                              & (StayDay.day <= last))),
+                             func.sum(case((discharged, of_stay(bed)), else_=0)))
+                      .where(Stay.admit_date <= last))
     lines: dict[str, dict] = {}
     levels: dict[str, dict] = {}
 

@@ -1,4 +1,4 @@
-"""stays.line_of_business: the stay's case's line of business, on the stay (issue 14)
+"""stays.line_of_business and ix_stay_days_figures: the committee's utilization figures (issue 14)
 
 Revision ID: 0014
 Revises: 0012 (to be re-chained after 0013 on merge)
@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 The UM committee's utilization figures group a year's stays and their ledger days by line of business. Read
 through the case, that was one lookup of a wide case row per stay (seconds on an encrypted store of 200,000 cases);
 the stay keeps its case's line of business, as it keeps its team (both fixed at receipt). Filled from the cases for
-the stays already recorded.
+the stays already recorded. ix_stay_days_figures covers what the figures read of a stay's ledger (day, status,
+leave, level of care), so each stay's days are counted from the index alone.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,8 +26,10 @@ def upgrade() -> None:
                                    comment="the case's line of business (fixed at receipt), for the figures"))
     op.execute("UPDATE stays SET line_of_business = "
                "(SELECT cases.line_of_business FROM cases WHERE cases.id = stays.case_id)")
+    op.create_index("ix_stay_days_figures", "stay_days", ["stay_id", "day", "status", "on_leave", "level_of_care"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stay_days_figures", table_name="stay_days")
     with op.batch_alter_table("stays") as batch:
         batch.drop_column("line_of_business")
