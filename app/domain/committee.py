@@ -29,9 +29,14 @@ RULE_SET_LABELS = {"dhcs-medi-cal": "DHCS Medi-Cal", "federal-medicaid-2026": "F
                    "medicare-2026": "Medicare 2026"}
 AGE_BUCKETS = (("0-1", "Under 1 day"), ("1-3", "1 to 3 days"), ("3-7", "3 to 7 days"), ("7-14", "7 to 14 days"),
                ("14+", "14 days or more"))
-REOPEN_LABELS = {"peer-to-peer": "Peer-to-peer", "appeal": "Appeal"}
-RESULT_LABELS = {"overturned": "Overturned (approved)", "partly-overturned": "Partly overturned (modified)",
-                 "upheld": "Upheld", "pending": "Not decided again yet"}
+CHANNEL_LABELS = {"p2p": "Peer-to-peer calls", "appeal": "Appeals"}
+CHANNEL_GROUPS = {"p2p-denial": "after a denial or modification", "p2p-potential-denial": "before the determination",
+                  "appeal-standard": "standard", "appeal-expedited": "expedited"}
+RESULT_LABELS = {"upheld": "Upheld", "overturned": "Overturned (approved)",
+                 "partly_overturned": "Partly overturned (modified)"}
+LEVEL_LABELS = {"icu": "ICU", "acute": "Acute", "acute-psych": "Acute psychiatric", "ltac": "Long-term acute care",
+                "sub-acute": "Sub-acute", "snf": "Skilled nursing facility", "residential-sud": "Residential SUD",
+                "administrative": "Administrative days"}  # app.domain.stays.LEVELS_OF_CARE, shortened
 
 
 @dataclass(frozen=True)
@@ -235,53 +240,89 @@ def pended_view(figures: dict) -> SectionView:
 
 
 def overturns_view(figures: dict) -> SectionView:
-    reasons = list(REOPEN_LABELS)
-    results = list(RESULT_LABELS)
-    count = {(r["reason"], r["result"]): r["cases"] for r in figures["rows"]}
+    """Per channel (then per kind of call / appeal track): decided on the merits, by result, the overturn rate
+    ((overturned + partly overturned) / decided on the merits), still undecided, closed without a decision."""
     rows = []
-    for reason in reasons:
-        reopened = sum(count.get((reason, res), 0) for res in results)
-        overturned = count.get((reason, "overturned"), 0) + count.get((reason, "partly-overturned"), 0)
-        decided_again = reopened - count.get((reason, "pending"), 0)
-        rows.append({"reason": REOPEN_LABELS[reason], "reopened": reopened,
-                     **{res: count.get((reason, res), 0) for res in results},
-                     "overturn_rate": round(100 * overturned / decided_again, 1) if decided_again else None})
-    chart = Chart("Denials and modifications reopened, by what followed", tuple(REOPEN_LABELS.values()),
-                  tuple(Series(RESULT_LABELS[res], tuple(float(count.get((reason, res), 0)) for reason in reasons))
-                        for res in results), "requests", stacked=True)
-    table = Table("Overturns", (("reason", "Reopened on"), ("reopened", "Reopened"),
-                                *((res, RESULT_LABELS[res]) for res in results),
-                                ("overturn_rate", "% overturned of decided again")), tuple(rows),
-                  {"reason": "Denials and modifications of the period", "reopened": figures["adverse"]})
+    for channel in figures["channels"]:
+        rows.append(_channel_row(CHANNEL_LABELS[channel["channel"]], channel))
+        for group in figures["rows"]:
+            if group["channel"] == channel["channel"]:
+                rows.append(_channel_row(f"of which: {CHANNEL_GROUPS.get(group['group'], group['group'])}", group))
+    channels = figures["channels"]
+    chart = Chart("Decided on the merits, by what came of the denial",
+                  tuple(CHANNEL_LABELS[c["channel"]] for c in channels),
+                  tuple(Series(RESULT_LABELS[res], tuple(float(c[res]) for c in channels)) for res in RESULT_LABELS),
+                  "decisions", stacked=True)
+    table = Table("Peer-to-peer and appeal outcomes", (
+        ("channel", "Channel"), ("decided", "Held / resolved"), *((res, RESULT_LABELS[res]) for res in RESULT_LABELS),
+        ("overturn_rate", "% overturned"), ("undecided", "Not yet decided"),
+        ("closed_undecided", "Closed, no decision")), tuple(rows),
+        {"channel": "Denials and modifications of the period", "decided": figures["adverse"]})
     return SectionView("overturns", "Overturns (P2P and appeals)", (Panel(table, chart),), (
-        "From what the case workflow records today: a physician reopens a denial or a modification on a "
-        "peer-to-peer or appeal outcome and decides again; the new determination supersedes the first.",
-        "Not yet connected: peer-to-peer call outcomes (issue 8) and appeal resolutions (issue 13); when they are "
-        "merged this section reads their records (including appeals resolved without reopening the case)."))
+        "Peer-to-peer: calls held in the period (p2p_requests: the result the physician who held the call recorded; "
+        "overturned or modified is a new determination). Not yet decided: requests made in the period still to "
+        "schedule or booked; closed, no decision: requests closed in the period as attempted (practitioner "
+        "no-shows) or cancelled. Calls before the determination (on a potential denial) are counted apart within "
+        "the channel.",
+        "Appeals: appeals resolved in the period on the merits (the independent reviewer's result: upheld, "
+        "overturned, partially overturned), by the track at resolution. Not yet decided: appeals received in the "
+        "period still open before a decision; closed, no decision: appeals dismissed in the period (withdrawn "
+        "by the member, filed in error, late without good cause), which are not decided on the merits and are left "
+        "out of the rate.",
+        "% overturned: (overturned + partly overturned) / held or resolved on the merits. Denials and "
+        "modifications of the period: every adverse determination recorded in the period, including those since "
+        "overturned (context, not the rate's denominator: a call or an appeal may follow a determination of an "
+        "earlier period)."))
+
+
+def _channel_row(label: str, figures: dict) -> dict:
+    return {"channel": label, **{key: figures[key] for key in (
+        "decided", *RESULT_LABELS, "overturn_rate", "undecided", "closed_undecided")}}
+
+
+def _stay_row(row: dict, label: str) -> dict:
+    rate = row["readmission_rate"]
+    readmitted = f"{row['readmissions']:,}" + (f" ({rate:.1f}%)" if rate is not None else "")
+    return {**row, "line_of_business": label, "readmitted": readmitted}
 
 
 def utilization_view(figures: dict) -> SectionView:
-    rows = []
-    for row in figures["rows"]:
-        rows.append({"line_of_business": _lob(row["line_of_business"]), "admits": row["admits"],
-                     "days": row["days"], "alos": row["alos"], "admits_per_1000": row["admits_per_1000"],
-                     "days_per_1000": row["days_per_1000"], "snf_authorizations": row["snf_authorizations"],
-                     "snf_days": row["snf_days"]})
-    chart = Chart("Inpatient use per 1,000 member-months", tuple(r["line_of_business"] for r in rows),
+    rows = [_stay_row(row, _lob(row["line_of_business"])) for row in figures["lines"]]
+    total = _stay_row(figures["total"], "Total")
+    chart = Chart("Facility use per 1,000 member-months", tuple(r["line_of_business"] for r in rows),
                   (Series("Admits", tuple(r["admits_per_1000"] for r in rows)),
-                   Series("Bed days", tuple(r["days_per_1000"] for r in rows))), "per 1,000 member-months")
-    table = Table("Inpatient and SNF use", (
-        ("line_of_business", "Line of business"), ("admits", "Inpatient admits authorized"),
-        ("days", "Days (requested, authorized stays)"), ("alos", "Average length of stay (days)"),
-        ("admits_per_1000", "Admits / 1,000 MM"), ("days_per_1000", "Bed days / 1,000 MM"),
-        ("snf_authorizations", "SNF stays authorized"), ("snf_days", "SNF days (requested)")), tuple(rows))
-    return SectionView("utilization", "Utilization", (Panel(table, chart),), (
-        "From authorizations, not stays: admits are approved or modified inpatient requests decided in the period, "
-        "days are their requested lengths of stay, SNF days those of long-term care / SNF requests.",
-        f"Member-months: the {figures['members']:,} members on file in this store times the "
-        f"{figures['months']:.2f} months of the period (no enrolment feed yet).",
-        "Not yet connected: inpatient stays (issue 12: admissions, discharges, actual bed days, SNF days); when "
-        "merged this section reads the stays and the plan's enrolment."))
+                   Series("Bed days", tuple(r["bed_days_per_1000"] for r in rows)),
+                   Series("SNF days", tuple(r["snf_days_per_1000"] for r in rows))), "per 1,000 member-months")
+    table = Table("Stays by line of business", (
+        ("line_of_business", "Line of business"), ("member_months", "Member months"), ("admits", "Admits"),
+        ("admits_per_1000", "Admits per 1,000 MM"), ("bed_days", "Bed days"),
+        ("bed_days_per_1000", "Bed days per 1,000 MM"), ("alos", "ALOS (days)"), ("snf_days", "SNF days"),
+        ("days_denied", "Days denied"), ("readmitted", "Readmitted in 30 days (% of discharges)")), tuple(rows), total)
+    levels = [{**r, "level_of_care": LEVEL_LABELS.get(r["level_of_care"], r["level_of_care"])}
+              for r in figures["levels"]]
+    by_level = Chart("Average length of stay by level of care at admission",
+                     tuple(r["level_of_care"] for r in levels), (Series("Days", tuple(r["alos"] for r in levels)),),
+                     "days")
+    level_table = Table("Stays by level of care at admission", (
+        ("level_of_care", "Level of care at admission"), ("admits", "Admits"), ("bed_days", "Bed days"),
+        ("discharges", "Discharges"), ("alos", "Average length of stay (days)")), tuple(levels))
+    notes = [
+        "From the stays (concurrent review's day ledger, issue 12), the readings of umws stay figures: admits are "
+        "stays admitted in the period (transfers from another facility continue a stay and are left out); bed days "
+        "are ledger days in the period up to today spent in the bed (not on leave, not after the discharge), "
+        "decided or not; average length of stay is over the stays discharged in the period; days denied are "
+        "ledger days in the period a physician denied; readmissions are stays admitted in the period within 30 "
+        "days of a discharge, as a share of the period's discharges.",
+        "SNF days: bed days whose ledger level of care is skilled nursing facility (a stay admitted at another level "
+        "and stepped down counts its SNF days). A stay's line of business and team are its case's.",
+        f"Member-months (MM): the enrolment months of each line from the month of {figures['from']} to the month "
+        f"of {figures['to']} (whole months). ALOS: average length of stay.",
+    ]
+    if figures.get("team_filtered"):
+        notes.append("Filtered by team: the stays are the team's, the member-months the whole plan's (enrolment has "
+                     "no team), so the rates per 1,000 are the team's share of the plan's use.")
+    return SectionView("utilization", "Utilization", (Panel(table, chart), Panel(level_table, by_level)),
+                       tuple(notes))
 
 
 def irr_view(figures: dict) -> SectionView:

@@ -26,7 +26,8 @@ from app.services.auth import set_demo_passwords
 from app.services.cases import NewLine, decision_due, service_summary
 from app.store.engine import Store
 from app.store.models import (
-    Case, CaseEvent, ClinicalNote, Diagnosis, EnrolmentMonth, Member, Provider, RequestLine, Stay, StayDay, User,
+    Appeal, Case, CaseEvent, ClinicalNote, Diagnosis, EnrolmentMonth, Member, P2PBooking, P2PRequest, Provider,
+    RequestLine, Stay, StayDay, User,
 )
 
 CODES = json.loads((Path(__file__).resolve().parents[2] / "resources" / "demo" / "codes.json").read_text())
@@ -233,7 +234,8 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
         with store.session() as session, session.begin():
             for table, key in ((Case, "case"), (RequestLine, "lines"), (Diagnosis, "diagnoses"),
                                (ClinicalNote, "notes"), (CaseEvent, "events"), (Stay, "stays"),
-                               (StayDay, "stay_days")):
+                               (StayDay, "stay_days"), (P2PRequest, "p2p_requests"), (P2PBooking, "p2p_bookings"),
+                               (Appeal, "appeals")):
                 rows = [row for item in batch for row in (item.get(key, ()) if key != "case" else [item[key]])]
                 if rows:  # Core executemany: one statement per table (the ORM splits rows by their None columns)
                     session.execute(insert(table.__table__), rows)
@@ -396,6 +398,7 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
         extensions = 1
     due = decision_due(lob, timing, urgency, category, received, extensions)
     decided_at = outcome = None
+    challenges: dict[str, list[dict]] = {}  # issue 14: peer-to-peer calls and appeals on demo denials
     if status in DECIDED:
         decided_at, outcome, decider = _decision(rng, received, due, now, assignee, physicians)
         events.append({"id": uuid.uuid4(), "case_id": case_id, "occurred_at": decided_at, "actor_id": decider.id,
@@ -404,7 +407,8 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
 
         more, outcome, decided_at = decision_events(
             tar, case_id, code=lines[0].code, category=category, lob=lob, timing=timing, received=received,
-            decided_at=decided_at, outcome=outcome, decider=decider, physicians=physicians, now=now)
+            decided_at=decided_at, outcome=outcome, decider=decider, physicians=physicians, now=now,
+            determination_id=events[-1]["id"], records=challenges)
         events += more
     return {
         "case": {
@@ -431,4 +435,5 @@ def _case(rng: random.Random, fake: Faker, number: int, members: list[dict], pro
                    "attachment_ref": None}],
         "events": events,
         "member": member,
+        **challenges,
     }

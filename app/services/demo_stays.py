@@ -254,7 +254,8 @@ def make_stay(rng: random.Random, item: dict, members: list[dict], state: DemoSt
     case["version"] = len(kept)
     case["updated_at"] = max(e["occurred_at"] for e in kept)
     item["stays"] = [{
-        "id": stay_id, "case_id": case["id"], "tar": case["tar"], "team": case["team"], "member_id": member["id"],
+        "id": stay_id, "case_id": case["id"], "tar": case["tar"], "team": case["team"],
+        "line_of_business": case["line_of_business"], "member_id": member["id"],
         "facility_id": facility["id"], "admitting_physician_id": None,
         "attending_physician_id": case["requesting_provider_id"], "admitted_at": admitted, "admit_date": admit_day,
         "admission_type": admission_type, "admission_source": "admission", "notified_at": notified,

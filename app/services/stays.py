@@ -384,7 +384,8 @@ def admit_stay(session: Session, new: NewStay, username: str | None, *, at: date
                        admit_day + timedelta(days=new.requested_days - 1))],
         diagnoses=list(new.diagnoses), clinical_note=new.clinical_note, channel=new.channel), actor)
     stay = Stay(
-        id=derived_id("stay"), case_id=case.id, tar=case.tar, team=case.team, member_id=new.member.id,
+        id=derived_id("stay"), case_id=case.id, tar=case.tar, team=case.team,
+        line_of_business=case.line_of_business, member_id=new.member.id,
         facility_id=new.facility_id,
         admitting_physician_id=new.admitting_physician_id, attending_physician_id=new.attending_physician_id,
         admitted_at=admitted_at, admit_date=admit_day, admission_type=new.admission_type,

@@ -23,7 +23,9 @@ from app.domain.committee import Filters, SectionView
 from app.domain.irr_sampling import REVIEW_TYPES, TARGET_PERCENT
 from app.domain.plantime import PLAN_TZ, to_plan
 from app.domain.timeliness_report import request_type
-from app.store.models import OPEN_CASE_SQL, PENDED_CASE_SQL, Case, CaseEvent, CaseWorkflow, Letter, Member
+from app.store.models import (
+    OPEN_CASE_SQL, PENDED_CASE_SQL, Appeal, Case, CaseEvent, CaseWorkflow, Letter, P2PRequest,
+)
 
 ADVERSE = ("denied", "partially-approved")
 
@@ -222,82 +224,122 @@ def pended(session: Session, filters: Filters, now: datetime) -> dict:
 
 
 # ----- overturns ------------------------------------------------------------------------------------------------
+# A call's or an appeal's result, in the committee's words: the denial stood, was overturned (approved), or was
+# partly overturned (approved in part). P2P results are app.domain.p2p.RESULTS, appeal results
+# app.domain.appeals.RESULTS.
+CHANNEL_RESULTS = {"upheld": "upheld", "overturned": "overturned", "modified": "partly_overturned",
+                   "partially-overturned": "partly_overturned"}
+
+
 def overturns(session: Session, filters: Filters, now: datetime) -> dict:
-    """Denials and modifications standing in the period (current determinations made in it, and those reopened in
-    it), and the reopenings of the period with what followed: the first determination after each reopening (none
-    yet: pending)."""
+    """Peer-to-peer calls held in the period and appeals resolved in it, by what came of the denial (upheld,
+    overturned, partly overturned); the P2P requests and appeals received in the period still undecided; the calls
+    that ended without one and the appeals dismissed (not decided on the merits); and, for context, every denial and
+    modification determined in the period. Team and line of business filter through the case."""
+    from app.domain.appeals import UNRESOLVED_STATUSES
+    from app.domain.p2p import OPEN_REQUEST_STATUSES
+
     start, end = period(filters)
-    adverse = session.scalar(_filtered(
+    adverse = _adverse_determinations(session, filters, start, end)
+    rows: dict[tuple[str, str], dict] = {}
+
+    def row(channel: str, group: str) -> dict:
+        return rows.setdefault((channel, group), {
+            "channel": channel, "group": group, "decided": 0, "upheld": 0, "overturned": 0, "partly_overturned": 0,
+            "undecided": 0, "closed_undecided": 0})
+
+    def count(query, channel: str, key: str) -> None:
+        """Add the query's (group value, [result,] n) rows to `key` (key 'decided': by result too)."""
+        for *values, n in session.execute(_filtered(query, filters)):
+            target = row(channel, _group(channel, values[0]))
+            target[key] += n
+            if key == "decided":
+                target[CHANNEL_RESULTS.get(values[1], "upheld")] += n
+
+    # peer-to-peer: calls held in the period with their result (a held call always has one)
+    count(select(P2PRequest.kind, P2PRequest.result, func.count()).join(Case, Case.id == P2PRequest.case_id)
+         .where(P2PRequest.held_at >= start, P2PRequest.held_at < end, P2PRequest.result.is_not(None))
+         .group_by(P2PRequest.kind, P2PRequest.result), "p2p", "decided")
+    count(select(P2PRequest.kind, func.count()).join(Case, Case.id == P2PRequest.case_id)
+         .where(P2PRequest.requested_at >= start, P2PRequest.requested_at < end,
+                P2PRequest.status.in_(OPEN_REQUEST_STATUSES)).group_by(P2PRequest.kind), "p2p", "undecided")
+    count(select(P2PRequest.kind, func.count()).join(Case, Case.id == P2PRequest.case_id)
+         .where(P2PRequest.closed_at >= start, P2PRequest.closed_at < end,
+                P2PRequest.status.in_(("closed-attempted", "cancelled"))).group_by(P2PRequest.kind),
+         "p2p", "closed_undecided")
+    # appeals: resolved in the period on the merits; received in it and not yet resolved; dismissed in it (the
+    # dismissal is the appeal's last change: its updated_at)
+    count(select(Appeal.expedited, Appeal.result, func.count()).join(Case, Case.id == Appeal.case_id)
+         .where(Appeal.resolved_at >= start, Appeal.resolved_at < end, Appeal.result.is_not(None))
+         .group_by(Appeal.expedited, Appeal.result), "appeal", "decided")
+    count(select(Appeal.expedited, func.count()).join(Case, Case.id == Appeal.case_id)
+         .where(Appeal.received_at >= start, Appeal.received_at < end, Appeal.status.in_(UNRESOLVED_STATUSES))
+         .group_by(Appeal.expedited), "appeal", "undecided")
+    count(select(Appeal.expedited, func.count()).join(Case, Case.id == Appeal.case_id)
+         .where(Appeal.status == "dismissed", Appeal.updated_at >= start, Appeal.updated_at < end)
+         .group_by(Appeal.expedited), "appeal", "closed_undecided")
+    order = {group: i for i, group in enumerate(views.CHANNEL_GROUPS)}
+    out = []
+    for key in sorted(rows, key=lambda k: order.get(k[1], 99)):
+        r = rows[key]
+        r["overturn_rate"] = _overturn_rate(r)
+        out.append(r)
+    channels = []
+    for channel in views.CHANNEL_LABELS:
+        total = {"channel": channel, **{k: sum(r[k] for r in out if r["channel"] == channel) for k in (
+            "decided", "upheld", "overturned", "partly_overturned", "undecided", "closed_undecided")}}
+        total["overturn_rate"] = _overturn_rate(total)
+        channels.append(total)
+    return {"adverse": adverse, "channels": channels, "rows": out}
+
+
+def _adverse_determinations(session: Session, filters: Filters, start: datetime, end: datetime) -> int:
+    """Every denial and modification determined in the period, superseded ones included: the cases whose current
+    determination is adverse and was made in the period (the covering index ix_cases_decided_figures), and each
+    reopening since decided again (at or after it) whose previous determination was adverse and made in the period (a reopening
+    keeps the case's outcome until the new determination: counted there until then)."""
+    decided_at = _not_indexed(session, Case.decided_at)  # read ix_cases_decided_figures
+    current = session.scalar(_filtered(
         select(func.count()).select_from(Case)
-        .where(Case.decided_at >= start, Case.decided_at < end, Case.outcome.in_(ADVERSE)), filters)) or 0
-    reopened = aliased(CaseEvent)
-    later = aliased(CaseEvent)
-    first_after = (select(func.min(later.occurred_at)).where(later.case_id == reopened.case_id,
-                                                              later.kind == literal_column("'determined'"),
-                                                              later.occurred_at > reopened.occurred_at)
+        .where(Case.outcome.in_(ADVERSE), decided_at >= start, decided_at < end), filters)) or 0
+    reopened, earlier = aliased(CaseEvent), aliased(CaseEvent)
+    previous_at = (select(func.max(earlier.occurred_at))
+                   .where(earlier.case_id == reopened.case_id, earlier.kind == literal_column("'determined'"),
+                          earlier.occurred_at < reopened.occurred_at)
                    .correlate(reopened).scalar_subquery())
-    redecided = aliased(CaseEvent)
-    query = _filtered(
-        select(reopened.payload["reason"].as_string(), reopened.payload["previous_outcome"].as_string(),
-               redecided.payload["outcome"].as_string(), func.count())
-        .select_from(reopened).join(Case, Case.id == reopened.case_id)
-        .outerjoin(redecided, and_(redecided.case_id == reopened.case_id, redecided.kind == "determined",
-                                   redecided.occurred_at == first_after))
-        .where(reopened.kind == literal_column("'reopened'"), reopened.occurred_at >= start,
-               reopened.occurred_at < end)
-        .group_by(literal_column("1"), literal_column("2"), literal_column("3")), filters)  # by position: one
-    # JSON expression written twice is two expressions with their own parameters for PostgreSQL
-    counts: dict[tuple[str, str], int] = {}
-    for reason, previous, new, n in session.execute(query):
-        result = _result(previous, new)
-        counts[(reason, result)] = counts.get((reason, result), 0) + n
-    rows = [{"reason": reason, "result": result, "cases": n} for (reason, result), n in sorted(counts.items())]
-    reopened_total = sum(r["cases"] for r in rows)
-    overturned = sum(r["cases"] for r in rows if r["result"] in ("overturned", "partly-overturned"))
-    # a reopened case decided again favourably no longer counts among the current adverse determinations
-    return {"adverse": adverse + overturned, "rows": rows, "reopened": reopened_total}
+    superseded = session.scalar(_filtered(
+        select(func.count()).select_from(reopened).join(Case, Case.id == reopened.case_id)
+        .where(reopened.kind == literal_column("'reopened'"),
+               reopened.payload["previous_outcome"].as_string().in_(ADVERSE),
+               Case.decided_at >= reopened.occurred_at, previous_at >= start, previous_at < end), filters)) or 0
+    return current + superseded
 
 
-def _result(previous: str | None, new: str | None) -> str:
-    if new is None:
-        return "pending"
-    if new == "approved":
-        return "overturned"
-    if new == "partially-approved" and previous == "denied":
-        return "partly-overturned"
-    return "upheld"
+def _group(channel: str, value) -> str:
+    if channel == "p2p":
+        return "p2p-" + str(value)  # p2p-denial, p2p-potential-denial
+    return "appeal-expedited" if value else "appeal-standard"
+
+
+def _overturn_rate(row: dict) -> float | None:
+    """(overturned + partly overturned) / decided on the merits, in percent."""
+    return round(100 * (row["overturned"] + row["partly_overturned"]) / row["decided"], 1) if row["decided"] \
+        else None
 
 
 # ----- utilization --------------------------------------------------------------------------------------------
 def utilization(session: Session, filters: Filters, now: datetime) -> dict:
-    start, end = period(filters)
-    authorized = Case.outcome.in_(("approved", "partially-approved"))
-    inpatient = Case.service_category == "inpatient"
-    snf = Case.service_category == "ltc-snf"
-    query = _filtered(
-        select(Case.line_of_business,
-               func.sum(case((inpatient, 1), else_=0)),
-               func.sum(case((inpatient, func.coalesce(Case.requested_los_days, 0)), else_=0)),
-               func.sum(case((snf, 1), else_=0)),
-               func.sum(case((snf, func.coalesce(Case.requested_los_days, 0)), else_=0)))
-        .where(Case.decided_at >= start, Case.decided_at < end, authorized,
-               _not_indexed(session, Case.service_category).in_(("inpatient", "ltc-snf")))
-        .group_by(Case.line_of_business), filters)
-    members = session.scalar(select(func.count()).select_from(Member)) or 0
-    months = ((filters.last - filters.first).days + 1) / (365.25 / 12)
-    member_months = members * months
-    rows = []
-    for lob, admits, days, snf_n, snf_days in session.execute(query):
-        admits, days = int(admits or 0), int(days or 0)
-        rows.append({"line_of_business": lob, "admits": admits, "days": days,
-                     "alos": round(days / admits, 1) if admits else None,
-                     "admits_per_1000": round(1000 * admits / member_months, 1) if member_months else None,
-                     "days_per_1000": round(1000 * days / member_months, 1) if member_months else None,
-                     "snf_authorizations": int(snf_n or 0), "snf_days": int(snf_days or 0)})
-    rows.sort(key=lambda r: list(views.LINES_OF_BUSINESS).index(r["line_of_business"])
-              if r["line_of_business"] in views.LINES_OF_BUSINESS else 99)
-    return {"members": members, "months": round(months, 2), "member_months": round(member_months, 1),
-            "rows": rows}
+    """The stays' figures (app.store.stay_figures, issue 12) by line of business and by admitting level of care:
+    admits and bed days per 1,000 member-months (the enrolment months of the line), average length of stay, SNF
+    days, days denied, readmissions. Team and line of business filter the stay through its case; member-months are
+    the plan's enrolment of the line (not filtered by team)."""
+    from app.store.stay_figures import stay_figures_by_line
+
+    figures = stay_figures_by_line(session, filters.first, filters.last, to_plan(now).date(), team=filters.team,
+                                   line_of_business=filters.line_of_business)
+    figures["lines"].sort(key=lambda r: list(views.LINES_OF_BUSINESS).index(r["line_of_business"])
+                          if r["line_of_business"] in views.LINES_OF_BUSINESS else 99)
+    return {**figures, "team_filtered": filters.team is not None}
 
 
 # ----- inter-rater reliability ------------------------------------------------------------------------------------

@@ -681,6 +681,8 @@ class Stay(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), unique=True)
     tar: Mapped[str] = mapped_column(String(20), comment="the case's TAR number (a total order for the queues)")
     team: Mapped[str] = mapped_column(String(20), comment="the case's team (fixed at receipt), for the team queues")
+    line_of_business: Mapped[str | None] = mapped_column(  # issue 14, migration 0015
+        String(16), comment="the case's line of business (fixed at receipt), for the figures")
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
     facility_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
     admitting_physician_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"))
@@ -739,6 +741,8 @@ class StayDay(Base):
     __table_args__ = (
         Index("ux_stay_days_stay_day", "stay_id", "day", unique=True),
         Index("ix_stay_days_day_status", "day", "status"),
+        # issue 14 (migration 0015): a stay's ledger for the committee's figures without reading the rows
+        Index("ix_stay_days_figures", "stay_id", "day", "status", "on_leave", "level_of_care"),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ
@@ -75,3 +75,100 @@ def stay_figures(session: Session, first: date, last: date, today: date | None =
         "days_denied": days_denied, "readmissions": readmissions,
         "readmission_rate": _ratio(readmissions, discharges, 100),
     }
+
+
+def stay_figures_by_line(session: Session, first: date, last: date, today: date | None = None, *,
+                         team: str | None = None, line_of_business: str | None = None) -> dict:
+    """The same figures as `stay_figures`, by line of business (and the admits, bed days and lengths of stay by the
+    level of care the stay was admitted at), for the UM committee (issue 14). A stay's line of business and team are
+    its case's, kept on the stay (migration 0015: no wide case row is read); member-months are the enrolment months
+    of that line (plan-wide: enrolment has no team). SNF days are the bed days whose ledger level of care is SNF.
+    Summed over the lines, each figure is `stay_figures`'.
+
+    Three statements, each grouped by line and level of care at admission: the enrolment months; the stays admitted
+    or discharged in the period (admits, readmissions, discharges); one pass over the ledger with its stay (bed days
+    and SNF days in the period, days denied in the period, and the bed days of the stays discharged in it, for the
+    average length of stay), counted per stay by correlated subqueries over the covering index
+    ix_stay_days_figures (migration 0015)."""
+    today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
+    # by month and line: the covering index ix_enrolment_months_month read in its order, with no sort
+    month_query = (select(EnrolmentMonth.line_of_business, func.count())
+                   .where(EnrolmentMonth.month >= first.replace(day=1), EnrolmentMonth.month <= last.replace(day=1))
+                   .group_by(EnrolmentMonth.month, EnrolmentMonth.line_of_business))
+    if line_of_business:
+        month_query = month_query.where(EnrolmentMonth.line_of_business == line_of_business)
+
+    def one(condition):
+        return case((condition, 1), else_=0)
+
+    discharged = (Stay.discharge_date >= first) & (Stay.discharge_date <= last)
+    admitted = (Stay.admit_date >= first) & (Stay.admit_date <= last)
+    bed = _bed_day()
+    in_period = (StayDay.day >= first) & (StayDay.day <= min(last, today))
+    group = (Stay.line_of_business, Stay.admit_level_of_care)
+
+    def filtered(query):
+        if team:
+            query = query.where(Stay.team == team)
+        if line_of_business:
+            query = query.where(Stay.line_of_business == line_of_business)
+        return query.group_by(*group)
+
+    stays = filtered(select(*group, func.sum(one(admitted & (Stay.admission_source == "admission"))),
+                            func.sum(one(admitted & Stay.readmission_of_id.is_not(None))), func.sum(one(discharged)))
+                     .where(or_(admitted, discharged)))
+    # per stay, its ledger read through the covering index ix_stay_days_figures (stay_id first): the sort of the
+    # GROUP BY is over one row per stay, not one per day
+    def of_stay(condition):
+        return (select(func.count()).select_from(StayDay)
+                .where(StayDay.stay_id == Stay.id, condition).correlate(Stay).scalar_subquery())
+
+    ledger = filtered(select(*group, func.sum(of_stay(bed & in_period)),
+                             func.sum(of_stay(bed & in_period & (StayDay.level_of_care == "snf"))),
+                             func.sum(of_stay((StayDay.status == "denied") & (StayDay.day >= first)
+                                              & (StayDay.day <= last))),
+                             func.sum(case((discharged, of_stay(bed)), else_=0)))
+                      .where(Stay.admit_date <= last))
+    lines: dict[str, dict] = {}
+    levels: dict[str, dict] = {}
+
+    def line(key: str) -> dict:
+        return lines.setdefault(key, {"line_of_business": key, "member_months": 0, "admits": 0, "bed_days": 0,
+                                      "snf_days": 0, "discharges": 0, "_discharged_days": 0, "days_denied": 0,
+                                      "readmissions": 0})
+
+    def level(key: str) -> dict:
+        return levels.setdefault(key, {"level_of_care": key, "admits": 0, "bed_days": 0, "discharges": 0,
+                                       "_discharged_days": 0})
+
+    for key, n in session.execute(month_query):
+        line(key)["member_months"] += n
+    for lob, admit_level, admits, readmissions, discharges in session.execute(stays):
+        for target in (line(lob), level(admit_level)):
+            target["admits"] += int(admits or 0)
+            target["discharges"] += int(discharges or 0)
+        line(lob)["readmissions"] += int(readmissions or 0)
+    for lob, admit_level, bed_days, snf_days, denied, days in session.execute(ledger):
+        for target in (line(lob), level(admit_level)):
+            target["bed_days"] += int(bed_days or 0)
+            target["_discharged_days"] += int(days or 0)
+        line(lob)["snf_days"] += int(snf_days or 0)
+        line(lob)["days_denied"] += int(denied or 0)
+    levels = {key: row for key, row in levels.items() if row["admits"] or row["bed_days"] or row["discharges"]}
+
+    keys = ("member_months", "admits", "bed_days", "snf_days", "discharges", "_discharged_days", "days_denied",
+            "readmissions")
+    total = {"line_of_business": None, **{k: sum(r[k] for r in lines.values()) for k in keys}}
+
+    def finish(row: dict) -> dict:
+        row["alos"] = _ratio(row.pop("_discharged_days"), row["discharges"], 1)
+        if "member_months" in row:
+            row["admits_per_1000"] = _ratio(row["admits"], row["member_months"], 1000)
+            row["bed_days_per_1000"] = _ratio(row["bed_days"], row["member_months"], 1000)
+            row["snf_days_per_1000"] = _ratio(row["snf_days"], row["member_months"], 1000)
+            row["readmission_rate"] = _ratio(row["readmissions"], row["discharges"], 100)
+        return row
+
+    return {"from": first.isoformat(), "to": last.isoformat(),
+            "lines": [finish(lines[key]) for key in sorted(lines, key=str)],
+            "levels": [finish(levels[key]) for key in sorted(levels)], "total": finish(total)}

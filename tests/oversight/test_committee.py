@@ -89,17 +89,40 @@ def test_pended_overturns_and_utilization_equal_sql_counts(store):
         dashboard = build(session, year_filters(), NOW, only=("pended", "overturns", "utilization"))
         start, end = bounds(session)
         pended = session.execute(text("SELECT count(*) FROM cases WHERE status = 'pended'")).scalar()
-        reopened = session.execute(text(
-            "SELECT count(*) FROM case_events WHERE kind = 'reopened' AND occurred_at >= :s AND occurred_at < :e"),
+        calls = dict(session.execute(text(
+            "SELECT result, count(*) FROM p2p_requests WHERE held_at >= :s AND held_at < :e GROUP BY 1"),
+            {"s": start, "e": end}).all())
+        resolved = dict(session.execute(text(
+            "SELECT result, count(*) FROM appeals WHERE resolved_at >= :s AND resolved_at < :e GROUP BY 1"),
+            {"s": start, "e": end}).all())
+        dismissed = session.execute(text(
+            "SELECT count(*) FROM appeals WHERE status = 'dismissed' AND updated_at >= :s AND updated_at < :e"),
             {"s": start, "e": end}).scalar()
-        admits = session.execute(text(
-            "SELECT count(*), coalesce(sum(requested_los_days), 0) FROM cases WHERE service_category = 'inpatient' "
-            "AND outcome IN ('approved', 'partially-approved') AND decided_at >= :s AND decided_at < :e"),
-            {"s": start, "e": end}).one()
+        first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+        from app.store.stay_figures import stay_figures
+
+        stays = stay_figures(session, first, last, to_plan(NOW).date())
+        snf_days = session.execute(text(
+            "SELECT count(*) FROM stay_days d JOIN stays s ON s.id = d.stay_id WHERE d.day BETWEEN :a AND :b "
+            "AND d.level_of_care = 'snf' AND d.status <> 'not-used' AND NOT d.on_leave "
+            "AND (s.discharge_date IS NULL OR d.day < s.discharge_date OR d.day = s.admit_date)"),
+            {"a": first, "b": min(last, to_plan(NOW).date())}).scalar()
     assert dashboard.figures["pended"]["total"] == pended > 0
-    assert dashboard.figures["overturns"]["reopened"] == reopened > 0
-    rows = dashboard.figures["utilization"]["rows"]
-    assert (sum(r["admits"] for r in rows), sum(r["days"] for r in rows)) == tuple(admits)
+    p2p, appeal = dashboard.figures["overturns"]["channels"]
+    assert (p2p["decided"], p2p["upheld"], p2p["overturned"], p2p["partly_overturned"]) == (
+        sum(calls.values()), calls.get("upheld", 0), calls.get("overturned", 0), calls.get("modified", 0))
+    assert (appeal["decided"], appeal["upheld"], appeal["overturned"], appeal["partly_overturned"]) == (
+        sum(resolved.values()), resolved.get("upheld", 0), resolved.get("overturned", 0),
+        resolved.get("partially-overturned", 0))
+    assert appeal["closed_undecided"] == dismissed
+    assert p2p["decided"] > 0 and appeal["decided"] > 0 and p2p["upheld"] > 0  # the demo has calls and appeals
+    total = dashboard.figures["utilization"]["total"]
+    for key in ("member_months", "admits", "bed_days", "discharges", "alos", "days_denied", "readmissions"):
+        assert total[key] == stays[key], key
+    assert total["admits"] > 0 and total["snf_days"] == snf_days > 0
+    levels = {r["level_of_care"]: (r["discharges"], r["alos"]) for r in dashboard.figures["utilization"]["levels"]
+              if r["discharges"]}
+    assert levels == {r["level_of_care"]: (r["stays"], r["alos"]) for r in stays["alos_by_level"]}
 
 
 def test_the_packet_holds_every_section_with_page_numbers_and_the_date(store):
