@@ -53,6 +53,21 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def case_action_adder(actions):
+    """`add(name, help, handler, actor=True)`: a subcommand of `actions` about one case, `TAR [--as USER] [--json]
+    [--database-url URL]`, run by `handler`; it returns the parser for the subcommand's own options."""
+    def add(name: str, help_text: str, handler, *, actor: bool = True) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text)
+        p.add_argument("tar", help="TAR number")
+        if actor:
+            p.add_argument("--as", dest="actor", required=True, metavar="USER", help="acting username")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        add_store_option(p)
+        p.set_defaults(handler=handler)
+        return p
+    return add
+
+
 def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
     """The store a command works on; a store that cannot be opened is a one-line message and exit code 2."""
     from app.store.engine import open_store

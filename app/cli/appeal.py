@@ -15,7 +15,8 @@ import argparse
 from datetime import date
 from typing import Callable
 
-from app.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, open_store_for, print_json
+from app.cli import (EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, case_action_adder, open_store_for,
+                     print_json)
 from app.domain.appeals import CHANNELS, EXTENSION_REASONS, FILED_BY, TASK_KINDS, status_label
 from app.domain.plantime import format_instant, iso_plan
 from app.services import appeals as svc
@@ -27,15 +28,7 @@ def register(sub) -> None:
     actions = parser.add_subparsers(dest="appeal_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
 
-    def action(name: str, help_text: str, handler: Callable, *, actor: bool = True) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=help_text)
-        p.add_argument("tar", help="TAR number")
-        if actor:
-            p.add_argument("--as", dest="actor", required=True, metavar="USER", help="acting username")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        add_store_option(p)
-        p.set_defaults(handler=handler)
-        return p
+    action = case_action_adder(actions)
 
     filing = action("file", "log an appeal of the case's denial or modification", run_file)
     filing.add_argument("--by", required=True, choices=list(FILED_BY), help="who filed it")

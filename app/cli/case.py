@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from app.cli import EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, open_store_for, print_json
+from app.cli import (EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, case_action_adder, open_store_for,
+                     print_json)
 from app.domain.authority import BASES, CRITERIA_RESULTS, EXTENSION_REASONS
 from app.domain.case_states import NOTICE_RECIPIENTS, REFERRAL_TARGETS, REOPEN_REASONS, STATES
 from app.domain.plantime import format_instant, iso_plan
@@ -26,15 +27,7 @@ def register(sub) -> None:
     actions = parser.add_subparsers(dest="case_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
 
-    def action(name: str, help_text: str, handler: Callable, *, actor: bool = True) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=help_text)
-        p.add_argument("tar", help="TAR number")
-        if actor:
-            p.add_argument("--as", dest="actor", required=True, metavar="USER", help="acting username")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        add_store_option(p)
-        p.set_defaults(handler=handler)
-        return p
+    action = case_action_adder(actions)
 
     listing = actions.add_parser("list", help="cases, nearest decision due first")
     listing.add_argument("--status", choices=STATUS_FILTERS, metavar="open|closed|STATE",
