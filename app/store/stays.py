@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.domain import stay_clocks
@@ -367,3 +367,23 @@ def is_open_stay(session: Session, case: Case) -> bool:
     if case.review_timing != "concurrent":
         return False
     return session.scalar(select(Stay.id).where(Stay.case_id == case.id, Stay.status == "open")) is not None
+
+
+# Words a facility's name carries in the provider directory (which has no provider type): hospitals, medical
+# centers, clinics, skilled nursing, rehabilitation and psychiatric facilities.
+FACILITY_NAME_WORDS = ("Hospital", "Medical Center", "Clinic", "Health Center", "Nursing", "Skilled", "Rehabilitation",
+                       "Psychiatric", "Behavioral", "Treatment Center", "Care Center")
+
+
+def facility_choices(session: Session, *, excluding_npi: str | None = None,
+                     limit: int = 500) -> list[tuple[uuid.UUID, str, str | None, str | None]]:
+    """The providers a member can be transferred to: every provider that has been a stay's facility, and those whose
+    name says they are a facility (FACILITY_NAME_WORDS), but the one named by `excluding_npi`, as (id, name, NPI, city) by name, at most `limit` rows
+    (one query; the directory is never loaded whole)."""
+    query = (select(Provider.id, Provider.name, Provider.npi, Provider.city)
+             .where(or_(Provider.id.in_(select(Stay.facility_id)),
+                        *[Provider.name.ilike(f"%{word}%") for word in FACILITY_NAME_WORDS]))
+             .order_by(Provider.name, Provider.npi).limit(limit))
+    if excluding_npi:  # the facility the member leaves
+        query = query.where(or_(Provider.npi.is_(None), Provider.npi != excluding_npi))
+    return [tuple(row) for row in session.execute(query)]

@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout,
     QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea,
-    QTableView, QToolButton, QVBoxLayout, QWidget,
+    QSpinBox, QTableView, QToolButton, QVBoxLayout, QWidget,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,12 +30,12 @@ from app.domain.plantime import PLAN_TZ, format_duration, format_instant
 from app.domain.roles import PHYSICIAN_ROLES
 from app.domain.stays import (
     ADMISSION_TYPES, DAY_STATUSES, DENIAL_BASES, DISCHARGE_NEEDS, DISPOSITIONS, LEVELS_OF_CARE,
-    REVIEW_INTERVAL_DAYS, lowers_level,
+    REVIEW_INTERVAL_DAYS, lowers_level, may_record,
 )
 from app.services import stays as svc
 from app.store.engine import Store
 from app.store.errors import StoreError
-from app.store.stays import ReviewCriteria, StayView, is_stay, load_stay, review_criteria
+from app.store.stays import ReviewCriteria, StayView, facility_choices, is_stay, load_stay, review_criteria
 
 log = logging.getLogger(__name__)
 
@@ -353,6 +353,85 @@ class DischargeDialog(QDialog):
         return [key for key, box in self.needs.items() if box.isChecked()]
 
 
+class TransferDialog(QDialog):
+    """A transfer to another facility: when, where to (a searchable list of the directory's facilities), the level
+    of care there and the days it asks for. `submitted` asks the tab to confirm and act; the dialog closes only when
+    the transfer went through (an error leaves it open with everything typed)."""
+
+    submitted = Signal()
+
+    def __init__(self, view: StayView, now: datetime, facilities: list[tuple], parent=None):
+        super().__init__(parent)
+        self.view = view
+        self.setWindowTitle(f"Transfer — TAR {view.tar}")
+        self.setAccessibleName(f"Transfer of TAR {view.tar}, {view.member}")
+        layout = QVBoxLayout(self)
+        intro = QLabel(f"{view.member} · TAR {view.tar} · {view.facility}, admitted "
+                       f"{format_instant(view.admitted_at, year=True)}. This stay ends and a new stay, linked to it, "
+                       "continues at the receiving facility.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.at = QDateTimeEdit(_plan_now(now))
+        self.at.setDisplayFormat("MM/dd/yyyy hh:mm AP")
+        self.at.setCalendarPopup(True)
+        _labelled(form, "Transferred &at (PT):", self.at, "Transferred at, Pacific time")
+        self.facility = QComboBox()
+        self.facility.setEditable(True)  # type any part of the name, NPI or city
+        self.facility.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for pid, name, npi, city in facilities:
+            self.facility.addItem(" · ".join(part for part in (name, f"NPI {npi}" if npi else None, city) if part),
+                                  pid)
+        completer = self.facility.completer()
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(completer.CompletionMode.PopupCompletion)
+        self.facility.setCurrentIndex(-1)
+        self.facility.lineEdit().setPlaceholderText("Type part of the facility's name, NPI or city")
+        _labelled(form, "To &facility:", self.facility, "Receiving facility")
+        self.level = QComboBox()
+        for key, text in LEVELS_OF_CARE.items():
+            self.level.addItem(text, key)
+        self.level.setCurrentIndex(self.level.findData(view.level_of_care))
+        _labelled(form, "&Level of care there:", self.level, "Level of care at the receiving facility")
+        self.days = QSpinBox()
+        self.days.setRange(1, 365)
+        self.days.setValue(1)
+        _labelled(form, "Days &requested:", self.days, "Days requested at the receiving facility")
+        self.note = QLineEdit()
+        _labelled(form, "&Note:", self.note, "Note for the new stay")
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Why the transfer did not go through")
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox()
+        self.ok = buttons.addButton("Record &transfer…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setDefault(True)
+        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.ok.clicked.connect(self.submitted.emit)
+        cancel.clicked.connect(self.reject)
+        layout.addWidget(buttons)
+        self.at.setFocus()
+
+    def chosen_facility(self) -> tuple[object, str] | None:
+        """(provider id, shown text) of the facility typed or picked; None when the text names none of the list."""
+        text = self.facility.currentText().strip()
+        index = self.facility.findText(text, Qt.MatchFlag.MatchFixedString)
+        if index < 0 and text:
+            matches = [i for i in range(self.facility.count())
+                       if text.lower() in self.facility.itemText(i).lower()]
+            index = matches[0] if len(matches) == 1 else -1
+        if index < 0:
+            return None
+        return self.facility.itemData(index), self.facility.itemText(index)
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setAccessibleName(f"Not done: {text}")
+        self.error.show()
+
+
 class FormDialog(QDialog):
     """A small form of named fields with OK / Cancel (deny days, level of care, care plan, leave)."""
 
@@ -469,10 +548,13 @@ class StayTab(QWidget):
                                              "The treating provider was told and a care plan agreed")
         self.action_discharge = self._action("Disc&harge…", "Alt+Shift+H", self.discharge,
                                              "Record the discharge and its needs")
+        self.action_transfer = self._action("Trans&fer…", "Alt+Shift+N", self.transfer,
+                                            "Record a transfer to another facility: a new stay continues there")
         # F5 is the case workspace's "read the case again", which reads the stay too (app.ui.main_window.open_case)
         self.action_refresh = self._action("Re&fresh stay", "", self.reload, "Read the stay again (F5 reads the case)")
         self.actions_in_order = [self.action_review, self.action_deny, self.action_level, self.action_leave,
-                                 self.action_care_plan, self.action_discharge, self.action_refresh]
+                                 self.action_care_plan, self.action_discharge, self.action_transfer,
+                                 self.action_refresh]
         row = QHBoxLayout()
         self.buttons: dict[QAction, QPushButton] = {}
         for action in self.actions_in_order[:-1]:
@@ -507,6 +589,7 @@ class StayTab(QWidget):
             self.action_care_plan: (view is not None and view.care_plan_pending,
                                     "No denial or lower level of care awaits a care plan."),
             self.action_discharge: (open_, "The stay is discharged."),
+            self.action_transfer: self._may_transfer(),
         }
         for action, (enabled, why) in states.items():
             action.setEnabled(enabled)
@@ -514,6 +597,18 @@ class StayTab(QWidget):
             if button is not None:
                 button.setEnabled(enabled)
                 button.setToolTip(action.toolTip() if enabled else why)
+        self.action_transfer.setToolTip(self.action_transfer.statusTip() if self.action_transfer.isEnabled()
+                                        else states[self.action_transfer][1])
+
+    def _may_transfer(self) -> tuple[bool, str]:
+        """The service's own checks, in its order: authority, then an open stay (app.services.stays.transfer_stay)."""
+        view = self.view
+        if view is None:
+            return False, "Not a stay."
+        refusal = may_record(self.role, "transfer", view.service_category)
+        if refusal is not None:
+            return False, refusal.reason
+        return (True, "") if view.is_open else (False, "The stay is discharged.")
 
     # --- reading ---
     def now(self) -> datetime:
@@ -551,9 +646,16 @@ class StayTab(QWidget):
             return
         now = self.now()
         stay_day = (self.today() - view.admit_date).days + 1
-        where = (f"discharged {format_instant(view.discharged_at, year=True)} to "
-                 f"{DISPOSITIONS.get(view.disposition, view.disposition)}" if view.discharged_at
-                 else f"day {stay_day}")
+        transfer = next((r for r in view.linked_requests if r.get("need") == "transfer"), None)
+        if view.discharged_at and transfer:
+            where = (f"transferred {format_instant(view.discharged_at, year=True)} "
+                     f"({DISPOSITIONS.get(view.disposition, view.disposition)}): the stay continues as TAR "
+                     f"{transfer['tar']}")
+        elif view.discharged_at:
+            where = (f"discharged {format_instant(view.discharged_at, year=True)} to "
+                     f"{DISPOSITIONS.get(view.disposition, view.disposition)}")
+        else:
+            where = f"day {stay_day}"
         heading = (f"{LEVELS_OF_CARE[view.level_of_care]} · {view.facility} · admitted "
                    f"{format_instant(view.admitted_at, year=True)} · {where}")
         self.heading.setText(heading)
@@ -577,13 +679,14 @@ class StayTab(QWidget):
         counts = view.ledger.counts()
         due = view.review_due_at
         if due is None:
-            due_text = "No review due (discharged)"
+            due_text = "No review due (transferred)" if transfer else "No review due (discharged)"
         elif due < now:
             due_text = f"OVERDUE {format_duration(now - due)} · {format_instant(due, year=True)}"
         else:
             due_text = f"in {format_duration(due - now)} · {format_instant(due, year=True)}"
         fields = [
-            ("Stay", "Open" if view.is_open else "Discharged"),
+            ("Stay", "Open" if view.is_open else f"Transferred: continues as TAR {transfer['tar']}" if transfer
+                     else "Discharged"),
             ("Review due", due_text),
             ("Approved through", _day(view.approved_through)),
             ("Next review", _day(view.next_review)),
@@ -595,8 +698,9 @@ class StayTab(QWidget):
                           f"{format_instant(view.admission_review_due, year=True)}"),
             ("Attending", view.attending_physician or "—"),
         ]
-        if view.linked_requests:
-            fields.append(("New requests", ", ".join(f"{r['need']}: TAR {r['tar']}" for r in view.linked_requests)))
+        needs = [r for r in view.linked_requests if r.get("need") != "transfer"]
+        if needs:
+            fields.append(("New requests", ", ".join(f"{r['need']}: TAR {r['tar']}" for r in needs)))
         if view.care_plans:
             last = view.care_plans[-1]
             fields.append(("Care plan", f"{last['told']} told; {last['care_plan']}"))
@@ -829,6 +933,45 @@ class StayTab(QWidget):
             self, "Record discharge", f"Record the discharge of {view.member}, TAR {view.tar}, on "
             f"{format_instant(at, year=True)} ({DISPOSITIONS[disposition]}){made}? The stay closes.",
             "&Record discharge", discharge_now)
+
+
+    # --- transfer ---
+    def transfer(self) -> TransferDialog | None:
+        if self.view is None or not self._may_transfer()[0]:
+            return None
+        with self.store.session() as session:
+            facilities = facility_choices(session, excluding_npi=self.view.facility_npi)
+        dialog = TransferDialog(self.view, self.now(), facilities, self)
+        dialog.submitted.connect(lambda: self._transfer(dialog))
+        return self._open(dialog)
+
+    def _transfer(self, dialog: TransferDialog) -> None:
+        view = self.view
+        chosen = dialog.chosen_facility()
+        if chosen is None:
+            dialog.show_error("Choose the receiving facility from the list: type part of its name, NPI or city.")
+            dialog.facility.setFocus()
+            return
+        facility_id, facility_text = chosen
+        at, level = _instant(dialog.at.dateTime()), dialog.level.currentData()
+        days, note = dialog.days.value(), dialog.note.text()
+        result: list = []
+
+        def call(session):
+            result.append(svc.transfer_stay(session, self.tar, self.username, transferred_at=at,
+                                            to_facility_id=facility_id, level_of_care=level, requested_days=days,
+                                            note=note))
+
+        def transfer_now():
+            if self.run("Transfer not recorded", call, on_error=dialog.show_error):
+                dialog.accept()
+                self.done(f"Transfer recorded: the stay continues at {facility_text.split(' · ')[0]} as TAR "
+                          f"{result[0].case.tar}.")
+
+        self.confirmation = confirm(
+            self, "Record transfer", f"Record the transfer of {view.member}, TAR {view.tar}, on "
+            f"{format_instant(at, year=True)} to {facility_text} ({LEVELS_OF_CARE[level]})? This stay ends and a "
+            "new stay continues there.", "&Record transfer", transfer_now)
 
 
 def attach_stay_tab(view, store: Store, username: str, role: str, clock: Callable[[], datetime]) -> StayTab | None:
