@@ -43,7 +43,7 @@ def _sample_text(face, limit: int = 36) -> str:
 
 
 def render_font_sample(context: Context, out: Path, fonts: list[Path] | None = None) -> str:
-    """A one-page PDF with a line in each bundled TrueType font: the tests of `check()` use it to give it fonts of their own."""
+    """A one-page PDF with a line in each bundled TrueType font (the tests of `check()` give it fonts of their own)."""
     from reportlab.lib.pagesizes import LETTER
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFError, TTFont
