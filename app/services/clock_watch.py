@@ -4,8 +4,12 @@
 (status received, in review, pended or referred) and whose decision due (`cases.decision_due_at`, from the clock
 engine at receipt) has passed gets one `clock-breached` event, appended by the system (no actor) through
 `app.services.cases.record_event`, with the payload `{"clock": "decision", "due": ISO 8601 in plan time, "rule":
-the rule set that governs the decision clock}`. A case that already has a `clock-breached` event gets no other one,
-so running this again records nothing new (idempotent). The event's time is the instant of observation (`now`).
+the rule set that governs the decision clock}`. An open stay's case is different (issue 12): its `decision_due_at` is
+the stay's next review (app.domain.stay_clocks.review_due), a plan schedule, not a regulatory clock; a stay breaches
+only when a request for days is still undecided past its own regulatory decision due (the engine's concurrent row,
+`stay_clocks.request_decision_due`), and that due is the one recorded. A case that already has a `clock-breached`
+event gets no other one, so running this again records nothing new (idempotent). The event's time is the instant
+of observation (`now`).
 
 Who runs it: the workstation, off the GUI thread, every minute and on refresh (`app.ui.main_window`), and
 `umws clocks check` (cron or by hand). The caller owns the transaction: `with session.begin(): record_breaches(...)`.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, literal_column, select
+from sqlalchemy import exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.domain.clocks import ClockError, compute_clocks
@@ -26,7 +30,8 @@ from app.services.cases import record_event
 from app.services.intents import stable_id
 from app.services.letters import draft_letters
 from app.store.case_details import clock_request_of
-from app.store.models import OPEN_CASE_SQL, Case, CaseEvent
+from app.domain.stay_clocks import request_decision_due
+from app.store.models import OPEN_CASE_SQL, OPEN_STAY_SQL, Case, CaseEvent, Stay, StayDay
 
 BREACH_EVENT = "clock-breached"
 
@@ -56,14 +61,22 @@ def record_breaches(session: Session, now: datetime) -> list[str]:
     already = set(session.scalars(
         select(CaseEvent.case_id).where(CaseEvent.case_id.in_([case.id for case in candidates]),
                                         CaseEvent.kind == BREACH_EVENT)))
+    stays = _open_stays_oldest_request(session, [case.id for case in candidates])
     recorded = []
     for case in candidates:
         if case.id in already:
             continue
+        due = case.decision_due_at
+        if case.id in stays:  # a stay breaches only on a request for days left undecided past its due
+            oldest = stays[case.id]
+            due = None if oldest is None else request_decision_due(case.line_of_business, case.urgency,
+                                                                   case.service_category, oldest)
+            if due is None or due >= now:
+                continue
         # One breach per case, observed on every store that runs the watch: the same id everywhere (so the
         # untimely-decision letters drafted for it are the same letters on a laptop and on the central store).
         event = record_event(session, case, None, BREACH_EVENT,
-                             {"clock": "decision", "due": iso_plan(case.decision_due_at),
+                             {"clock": "decision", "due": iso_plan(due),
                               "rule": _decision_rule(case)}, at=now,
                              event_id=stable_id(BREACH_EVENT, case.id))
         recorded.append(case.tar)
@@ -71,6 +84,17 @@ def record_breaches(session: Session, now: datetime) -> list[str]:
         draft_letters(session, case, kind="untimely-decision", source_event_id=event.id, at=now)
     session.flush()
     return recorded
+
+
+def _open_stays_oldest_request(session: Session, case_ids: list) -> dict:
+    """{case id: when its oldest still undecided request for days came (None: none undecided)} for the cases of
+    `case_ids` that are open stays."""
+    undecided = (select(StayDay.stay_id, func.min(StayDay.requested_at).label("oldest"))
+                 .where(StayDay.status.in_(("requested", "pending"))).group_by(StayDay.stay_id).subquery())
+    rows = session.execute(
+        select(Stay.case_id, undecided.c.oldest).outerjoin(undecided, undecided.c.stay_id == Stay.id)
+        .where(Stay.case_id.in_(case_ids), literal_column(f"stays.{OPEN_STAY_SQL}")))
+    return {case_id: oldest for case_id, oldest in rows}
 
 
 def _decision_rule(case: Case) -> str | None:

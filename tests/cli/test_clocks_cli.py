@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.cli import main
 from app.store.engine import open_local_store
 from app.store.models import Case, CaseEvent
+from tests import breach_oracle
 
 UNDECIDED = {"received", "in-review", "pended", "referred"}
 
@@ -30,8 +31,7 @@ def past_due(now: datetime) -> set[str]:
     store = open_local_store()
     try:
         with store.session() as session:
-            cases = session.scalars(select(Case)).all()
-            return {c.tar for c in cases if c.status in UNDECIDED and c.decision_due_at and c.decision_due_at < now}
+            return set(breach_oracle.past_due(session, now))
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from app.services import demo
 from app.services.clock_watch import record_breaches
 from app.store.engine import open_database_url
 from app.store.models import Case, CaseEvent
+from tests.breach_oracle import past_due
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)  # Tue 11/24 12:00 PT
 UNDECIDED = {"received", "in-review", "pended", "referred"}
@@ -32,11 +33,10 @@ def breach_events(store) -> list[tuple[str, CaseEvent]]:
             .where(CaseEvent.kind == "clock-breached").order_by(Case.tar)).all())
 
 
-def expected_breaches(store, now: datetime) -> set[str]:
-    """Worked out in Python from every case row, independently of the service's SQL."""
+def expected_breaches(store, now: datetime) -> dict[str, datetime]:
+    """{TAR: missed due}, worked out in Python from every row (tests/breach_oracle.py)."""
     with store.session() as session:
-        cases = session.scalars(select(Case)).all()
-    return {c.tar for c in cases if c.status in UNDECIDED and c.decision_due_at and c.decision_due_at < now}
+        return past_due(session, now)
 
 
 def run(store, now: datetime) -> list[str]:
@@ -49,7 +49,7 @@ def test_each_open_undecided_case_past_due_gets_one_event_with_clock_due_and_rul
     expected = expected_breaches(store, now)
     assert 5 < len(expected) < 100  # the demo data has some and not all
     recorded = run(store, now)
-    assert set(recorded) == expected and len(recorded) == len(expected)
+    assert set(recorded) == set(expected) and len(recorded) == len(expected)
     events = breach_events(store)
     assert sorted(tar for tar, _ in events) == sorted(expected)
     with store.session() as session:
@@ -60,9 +60,9 @@ def test_each_open_undecided_case_past_due_gets_one_event_with_clock_due_and_rul
                 case.line_of_business, case.review_timing, case.urgency,
                 "medication" if case.service_category == "medication" else "other", case.received_at),
                 extensions=case.extensions_taken or 0)
-            assert event.payload == {"clock": "decision", "due": iso_plan(case.decision_due_at),
+            assert event.payload == {"clock": "decision", "due": iso_plan(expected[tar]),
                                      "rule": clocks.decision_rule}
-            assert datetime.fromisoformat(event.payload["due"]) == case.decision_due_at
+            assert datetime.fromisoformat(event.payload["due"]) == expected[tar].replace(microsecond=0)
             assert event.actor_id is None  # the system observed it
             assert event.occurred_at == now
     dues = [cases[tar].decision_due_at for tar in recorded]
@@ -77,7 +77,7 @@ def test_a_second_run_records_nothing_and_later_breaches_are_added_once(store):
     assert run(store, NOW) == []
     later = NOW + timedelta(days=3)
     newly = run(store, later)
-    assert newly and set(newly) == expected_breaches(store, later) - set(first)
+    assert newly and set(newly) == set(expected_breaches(store, later)) - set(first)
     assert run(store, later) == []
     events = breach_events(store)
     assert len(events) == len({tar for tar, _ in events}) == len(first) + len(newly)  # one event per case
