@@ -68,6 +68,24 @@ def case_action_adder(actions):
     return add
 
 
+def write_in_store(args: argparse.Namespace, work):
+    """`work(session)` in one transaction on the command's store, its return value returned. Bad input (an unknown
+    case or user, a wrong value) exits 2 and a refusal by a rule or by authority exits 3, nothing written either way."""
+    from app.services.audit import AuditChainError
+    from app.services.cases import ActionRefused, InvalidInput, NotFound
+
+    store = open_store_for(args)
+    try:
+        with store.session() as session, session.begin():
+            return work(session)
+    except (NotFound, InvalidInput) as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    except (ActionRefused, AuditChainError) as error:
+        raise CliError(str(error), EXIT_REFUSED) from error
+    finally:
+        store.close()
+
+
 def open_store_for(args: argparse.Namespace, *, upgrade: bool = True):
     """The store a command works on; a store that cannot be opened is a one-line message and exit code 2."""
     from app.store.engine import open_store

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Callable
 
 from app.cli import (EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, case_action_adder, open_store_for,
-                     print_json)
+                     print_json, write_in_store)
 from app.domain.appeals import CHANNELS, EXTENSION_REASONS, FILED_BY, TASK_KINDS, status_label
 from app.domain.plantime import format_instant, iso_plan
 from app.services import appeals as svc
@@ -124,18 +124,11 @@ def _result(appeal) -> dict:
 
 
 def _act(args: argparse.Namespace, action: Callable) -> int:
-    store = open_store_for(args)
-    try:
-        with store.session() as session, session.begin():
-            appeal = action(session)
-            result = _result(appeal)
-            due = appeal.resolution_due_at
-    except (svc.NotFound, svc.InvalidInput) as error:
-        raise CliError(str(error), EXIT_BAD_INPUT) from error
-    except (svc.ActionRefused, AuditChainError) as error:
-        raise CliError(str(error), EXIT_REFUSED) from error
-    finally:
-        store.close()
+    def work(session):
+        appeal = action(session)
+        return _result(appeal), appeal.resolution_due_at
+
+    result, due = write_in_store(args, work)
     if args.json:
         print_json(result)
     else:

@@ -11,7 +11,7 @@ import argparse
 from typing import Callable
 
 from app.cli import (EXIT_BAD_INPUT, EXIT_REFUSED, CliError, add_store_option, case_action_adder, open_store_for,
-                     print_json)
+                     print_json, write_in_store)
 from app.domain.authority import BASES, CRITERIA_RESULTS, EXTENSION_REASONS
 from app.domain.case_states import NOTICE_RECIPIENTS, REFERRAL_TARGETS, REOPEN_REASONS, STATES
 from app.domain.plantime import format_instant, iso_plan
@@ -131,17 +131,11 @@ def _result(case, short: bool) -> dict:
 
 
 def _act(args: argparse.Namespace, action: Callable, *, short: bool = False) -> int:
-    store = open_store_for(args)
-    try:
-        with store.session() as session, session.begin():
-            case = action(session)
-            result = _result(case, short)
-    except (svc.NotFound, svc.InvalidInput) as error:
-        raise CliError(str(error), EXIT_BAD_INPUT) from error
-    except (svc.ActionRefused, AuditChainError) as error:
-        raise CliError(str(error), EXIT_REFUSED) from error
-    finally:
-        store.close()
+    def work(session):
+        case = action(session)
+        return case, _result(case, short)
+
+    case, result = write_in_store(args, work)
     if args.json:
         print_json(result)
     else:
