@@ -13,6 +13,8 @@ inserting the same number of case rows, lines, diagnoses and events.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import json
 import os
 import statistics
@@ -150,12 +152,30 @@ def intake_push(server, url: str, count: int) -> dict:
             "intake_ratio": round(push_seconds / baseline, 1)}
 
 
+def time_phases() -> dict[str, float]:
+    """Seconds spent from here on in the sync's push and pull phases (app.sync.client._push, _pull)."""
+    spent = {"_push": 0.0, "_pull": 0.0}
+    for name in spent:
+        phase = getattr(client, name)
+
+        def timed_phase(*args, _phase=phase, _name=name, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _phase(*args, **kwargs)
+            finally:
+                spent[_name] += time.perf_counter() - start
+
+        setattr(client, name, timed_phase)
+    return spent
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20000, help="open cases the supervisor's first pull brings")
     parser.add_argument("--mutations", type=int, default=10000)
     parser.add_argument("--intake", type=int, default=0, help="requests of a CSV batch imported offline, pushed")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the laptop's side of the push's sync into FILE")
     args = parser.parse_args()
     pg = pg_harness.PostgresServer().start()
     server = None
@@ -197,7 +217,15 @@ def main() -> int:
         with laptop.session() as session:
             queued = session.scalar(select(func.count()).select_from(SyncOutbox).where(SyncOutbox.state == "pending"))
             ids = session.execute(select(Case.id).where(Case.tar.in_(tars))).scalars().all()
+        phases = time_phases()
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         push_seconds, pushed = timed(lambda: client.sync(laptop))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
         device = uuid.uuid4()
         push_baseline = baseline_push(url, [(case_id, (device, n + 1)) for n, case_id in enumerate(ids)])
         result = {
@@ -212,6 +240,7 @@ def main() -> int:
             "push_s": round(push_seconds, 2), "push_applied": pushed.applied + pushed.merged,
             "push_conflicts": pushed.conflicts, "push_baseline_s": round(push_baseline, 2),
             "push_ratio": round(push_seconds / push_baseline, 1),
+            "push_phase_s": round(phases["_push"], 2), "push_pull_back_s": round(phases["_pull"], 2),
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         laptop.close()
@@ -233,7 +262,8 @@ def main() -> int:
               f"{result['idle_ratio']}x")
         print(f"push: {result['queued']:,} queued changes in {result['push_s']} s (target < 30 s), "
               f"{result['push_applied']:,} applied, {result['push_conflicts']} conflicts; plain psycopg writing the "
-              f"same rows: {result['push_baseline_s']} s; ratio {result['push_ratio']}x")
+              f"same rows: {result['push_baseline_s']} s; ratio {result['push_ratio']}x; of which pushing "
+              f"{result['push_phase_s']} s and pulling the pushed cases back {result['push_pull_back_s']} s")
         if args.intake:
             print(f"intake: a CSV batch of {result['intake_rows']:,} requests imported offline in "
                   f"{result['intake_import_local_s']} s, pushed in {result['intake_push_s']} s "

@@ -29,13 +29,15 @@ def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | 
     if holder is None or case.status == "closed":
         if lease is not None:
             session.delete(lease)
+        batch_lookups.prefetch(session, CaseLease, case.id, None)  # the next change of the batch on it knows
         return
     device = caller.device.device_id if holder == caller.username else None
     if lease is None:
-        session.add(CaseLease(case_id=case.id, username=holder, device_id=device, taken_at=now,
-                              expires_at=now + LEASE))
+        lease = CaseLease(case_id=case.id, username=holder, device_id=device, taken_at=now, expires_at=now + LEASE)
+        session.add(lease)
     elif lease.username != holder:
         lease.username, lease.device_id, lease.taken_at, lease.expires_at = holder, device, now, now + LEASE
+    batch_lookups.prefetch(session, CaseLease, case.id, lease)
 
 
 def renew(session: Session, caller: Caller, now: datetime | None = None) -> int:

@@ -43,6 +43,7 @@ from app.store.models import (
 )
 
 MAX_BATCH = 1000
+CHUNK = 100  # changes applied optimistically under one savepoint (_apply_chunk)
 REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError, AlreadyImported,
             DuplicatesFound)
 
@@ -84,9 +85,27 @@ class _Answered:
 
     def __init__(self):
         self.rows: list[dict] = []
+        self.by_id: dict[uuid.UUID, dict] = {}  # this push's answers, and those its changes were made on
 
     def add(self, **row) -> None:
         self.rows.append(row)
+        self.by_id[row["mutation_id"]] = row
+
+    def forget_since(self, mark: int) -> None:
+        """Rows added after the first `mark` were rolled back with their changes."""
+        for row in self.rows[mark:]:
+            self.by_id.pop(row["mutation_id"], None)
+        del self.rows[mark:]
+
+    def know_bases(self, session: Session, batch: list["Mutation"]) -> None:
+        """The earlier answers this batch's changes were made on (`base_mutation_id`), read in one statement."""
+        wanted = {m.base_mutation_id for m in batch if m.base_mutation_id is not None} - set(self.by_id)
+        if not wanted:
+            return
+        columns = (SyncMutation.mutation_id, SyncMutation.outcome, SyncMutation.server_base,
+                   SyncMutation.server_after, SyncMutation.answer)
+        for row in session.execute(select(*columns).where(SyncMutation.mutation_id.in_(wanted))):
+            self.by_id[row.mutation_id] = row._asdict()
 
     def write(self, session: Session) -> None:
         if self.rows:
@@ -102,41 +121,85 @@ def push(session: Session, caller: Caller, mutations: list[dict], *, received_at
         raise ValueError(f"at most {MAX_BATCH} changes per push")
     lock_server_chain(session)
     device = caller.device
-    results, stopped = [], None
+    results, stopped, todo = [], None, []
     batch = sorted(mutations, key=lambda m: int(m["seq"]))
     answered = {row.seq: row for row in session.scalars(select(SyncMutation).where(
         SyncMutation.device_id == device.device_id,
         SyncMutation.seq.in_([int(m["seq"]) for m in batch])))} if batch else {}
     last_seq = device.last_seq
+    for data in batch:  # sorted: the changes answered before (numbers up to last_seq) come first
+        mutation = Mutation.from_json(data)
+        earlier = answered.get(mutation.seq)
+        if earlier is not None:
+            if earlier.mutation_id != mutation.mutation_id:
+                stopped = {"code": "sequence-reused", "expected_seq": last_seq + 1, "message": (
+                    f"change number {mutation.seq} of this laptop was already used by another change; the "
+                    "outbox of this laptop does not match what the server received. Ask the administrator.")}
+                break
+            results.append({**earlier.answer, "duplicate": True})
+            continue
+        if mutation.seq != last_seq + 1:
+            stopped = {"code": "gap", "expected_seq": last_seq + 1,
+                       "message": f"the server expects change number {last_seq + 1} first"}
+            break
+        if mutation.actor != caller.username and not (mutation.actor == "system"
+                                                      and mutation.intent == "receive"):
+            stopped = {"code": "other-user", "expected_seq": mutation.seq, "message": (
+                f"changes made by {mutation.actor} on this laptop wait until {mutation.actor} signs in and "
+                "syncs")}
+            break
+        todo.append(mutation)
+        last_seq = mutation.seq
     written = _Answered()
+    written.know_bases(session, todo)
     with batch_lookups.batch_lookups(session):
-        for data in batch:
-            mutation = Mutation.from_json(data)
-            earlier = answered.get(mutation.seq)
-            if earlier is not None:
-                if earlier.mutation_id != mutation.mutation_id:
-                    stopped = {"code": "sequence-reused", "expected_seq": last_seq + 1, "message": (
-                        f"change number {mutation.seq} of this laptop was already used by another change; the "
-                        "outbox of this laptop does not match what the server received. Ask the administrator.")}
-                    break
-                results.append({**earlier.answer, "duplicate": True})
-                continue
-            if mutation.seq != last_seq + 1:
-                stopped = {"code": "gap", "expected_seq": last_seq + 1,
-                           "message": f"the server expects change number {last_seq + 1} first"}
-                break
-            if mutation.actor != caller.username and not (mutation.actor == "system"
-                                                          and mutation.intent == "receive"):
-                stopped = {"code": "other-user", "expected_seq": mutation.seq, "message": (
-                    f"changes made by {mutation.actor} on this laptop wait until {mutation.actor} signs in and "
-                    "syncs")}
-                break
-            results.append(_apply(session, caller, mutation, received_at, written))
-            last_seq = mutation.seq
+        for start in range(0, len(todo), CHUNK):
+            results.extend(_apply_chunk(session, caller, todo[start:start + CHUNK], received_at, written))
         written.write(session)
     if device.last_seq != last_seq:
         device.last_seq = last_seq
     return {"results": results, "stopped": stopped, "last_seq": device.last_seq}
+
+
+class _Redo(Exception):
+    """A change of a chunk applied optimistically was refused: the chunk is done again, a savepoint a change."""
+
+
+def _apply_chunk(session: Session, caller: Caller, chunk: list[Mutation], received_at: datetime,
+                 written: _Answered) -> list[dict]:
+    """Apply up to CHUNK changes, optimistically first: their cases locked in one statement, no savepoint and no
+    flush per change, one flush for the chunk (what the ORM then writes in a few multi-row statements). Most
+    changes stand; when one is refused (or anything else goes wrong), the chunk's savepoint is rolled back and the
+    chunk done again change by change, each in its own savepoint, so that a refusal undoes only its own change.
+    Both ways run the same rules in the same order on the same rows: only the statements differ."""
+    _lock_cases(session, [m.case_id for m in chunk if m.case_id is not None])
+    mark = len(written.rows)
+    savepoint = session.begin_nested()
+    try:
+        answers = [_apply(session, caller, mutation, received_at, written, careful=False) for mutation in chunk]
+        session.flush()
+    except Exception:  # noqa: BLE001 - whatever it was, the careful pass decides, and raises what it raises
+        savepoint.rollback()
+        written.forget_since(mark)  # (the batch's lookups forget what the savepoint held: batch_lookups)
+        return [_apply(session, caller, mutation, received_at, written, careful=True) for mutation in chunk]
+    savepoint.commit()
+    return answers
+
+
+def _lock_cases(session: Session, case_ids: list[uuid.UUID]) -> None:
+    """Lock a chunk's cases FOR UPDATE in one statement (in id order, as every push takes them), with their holder,
+    workflow and lease rows, which the changes' replays then need not read again (app.services.batch_lookups)."""
+    if not case_ids:
+        return
+    rows = session.execute(
+        select(Case, CaseWorkflow, CaseLease).outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id).where(Case.id.in_(set(case_ids))).order_by(Case.id)
+        .options(joinedload(Case.assignee)).with_for_update(of=Case)
+        .execution_options(populate_existing=True)).unique().all()
+    for case, workflow, lease in rows:
+        batch_lookups.remember_locked_case(session, case)
+        batch_lookups.prefetch(session, CaseWorkflow, case.id, workflow)
+        batch_lookups.prefetch(session, CaseLease, case.id, lease)
 
 
 def _applied_time(caller: Caller, device_time: datetime, received_at: datetime) -> datetime:
@@ -157,14 +220,13 @@ def _base(session: Session, caller: Caller, mutation: Mutation,
     never saw those events, nor (for a conflict) was its own change applied: those ranges are judged again."""
     if mutation.base_mutation_id is None:
         return mutation.base_version, []
-    written.write(session)
-    earlier = session.scalar(select(SyncMutation).where(SyncMutation.mutation_id == mutation.base_mutation_id))
+    earlier = written.by_id.get(mutation.base_mutation_id)
     if earlier is None:
         return mutation.base_version, [[0, mutation.base_version or 0]]
-    unseen = list(earlier.answer.get("unseen") or [])
-    if earlier.outcome in ("applied", "merged"):
-        return earlier.server_after, unseen
-    return earlier.server_base, unseen
+    unseen = list(earlier["answer"].get("unseen") or [])
+    if earlier["outcome"] in ("applied", "merged"):
+        return earlier["server_after"], unseen
+    return earlier["server_base"], unseen
 
 
 def events_since(session: Session, case_id: uuid.UUID, version: int,
@@ -228,7 +290,8 @@ def _case_for(session: Session, caller: Caller, mutation: Mutation,
     otherwise -- but a TAR the central store holds under another id is another request, unless this laptop's own
     receipt of that TAR became that case (laptops before ids were derived)."""
     if mutation.case_id is not None:
-        case = _locked_case(session, Case.id == mutation.case_id)
+        case = batch_lookups.locked_case(session, mutation.case_id) or _locked_case(session,
+                                                                                   Case.id == mutation.case_id)
         if case is not None:
             return case, None
     if not mutation.tar:
@@ -254,7 +317,7 @@ def _central_tar(session: Session) -> str:
 
 
 def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: datetime,
-           written: _Answered) -> dict:
+           written: _Answered, *, careful: bool) -> dict:
     spec = INTENTS.get(mutation.intent)
     at = _applied_time(caller, mutation.created_at, received_at)
     makes_case = spec is not None and spec.makes_case and bool(mutation.payload.get("tar"))
@@ -291,7 +354,11 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
                 reason = _concurrent_reason(session, mutation, case, since)
     outcome = "conflict"
     said: dict | None = None
-    if kind is None:
+    if kind is None and not careful:  # a refusal raises out of the chunk, which is then done carefully
+        result = spec.replay(session, Call(tar, mutation.actor, payload), at=at, mutation_id=mutation.mutation_id)
+        outcome = "merged" if stale else "applied"
+        said = spec.answer(payload, result) if spec.answer is not None else None
+    elif kind is None:
         nested = session.begin_nested()
         try:
             result = spec.replay(session, Call(tar, mutation.actor, payload), at=at,

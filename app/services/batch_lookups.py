@@ -10,9 +10,12 @@ While a batch is applied (`batch_lookups(session)`, one push's transaction), `us
   change a replayed intent makes to it is seen at once). A username not found is asked again every time.
 * cases by TAR: only rows the push locked FOR UPDATE in this transaction (`remember_locked_case`), which nobody
   else can change until it commits; a case whose TAR changed meanwhile is read again.
+* cases by id: the same locked rows (`locked_case`), for a push that locks a chunk of its cases in one statement.
 * a case's workflow and lease rows, read together with the locked case (`prefetch`), taken once by the first
-  `session.get` they spare (`take_prefetched`: found, row-or-None), and forgotten as soon as any statement but a
-  read writes to their table: a row made, changed or deleted since is read again, never answered from here.
+  `session.get` they spare (`take_prefetched`: found, row-or-None), and forgotten as soon as a statement other
+  than this session's own flush writes to their table (a bulk UPDATE or DELETE): a row changed that way is read
+  again, never answered from here. The session's own flushes write only the objects it holds, which are what
+  `take_prefetched` answers (a row the session deleted since is None; one it holds now under that key is itself).
 
 Both are the objects a fresh SELECT in this session would have returned (the identity map's; a SELECT does not
 overwrite what the session already holds), so no rule sees anything else than before. Nothing outlives the batch:
@@ -25,7 +28,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.store.models import Case, User
@@ -37,11 +40,14 @@ _KEY = "umws.batch_lookups"
 class BatchLookups:
     users: dict[str, User] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    locked: dict[Any, Case] = field(default_factory=dict)  # case id -> the row locked FOR UPDATE
     prefetched: dict[tuple[str, Any], Any] = field(default_factory=dict)  # (table, key) -> row or None
+    flushing: bool = False
 
     def forget_written(self, conn, cursor, statement: str, parameters, context, executemany) -> None:
-        """Before every statement of the batch's connection: a write to a prefetched table voids what was read."""
-        if not self.prefetched or statement.lstrip()[:6].upper() in ("SELECT", "SAVEPO", "RELEAS"):
+        """Before every statement of the batch's connection: a write to a prefetched table, other than the session's
+        own flush, voids what was read."""
+        if not self.prefetched or self.flushing or statement.lstrip()[:6].upper() in ("SELECT", "SAVEPO", "RELEAS"):
             return
         tables = {table for table, _ in self.prefetched if table in statement}
         if tables:
@@ -57,11 +63,27 @@ def batch_lookups(session: Session) -> Iterator[BatchLookups]:
         return
     lookups = session.info[_KEY] = BatchLookups()
     connection = session.connection()
-    event.listen(connection, "before_cursor_execute", lookups.forget_written)
+
+    def flush_begins(*_):
+        lookups.flushing = True
+
+    def flush_ends(*_):
+        lookups.flushing = False
+
+    def rolled_back(*_):  # even a savepoint's: what was read or locked since may be gone with it
+        lookups.flushing = False
+        lookups.prefetched.clear()
+        lookups.locked.clear()
+
+    listeners = [(connection, "before_cursor_execute", lookups.forget_written), (session, "before_flush", flush_begins),
+                 (session, "after_flush_postexec", flush_ends), (session, "after_soft_rollback", rolled_back)]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
     try:
         yield lookups
     finally:
-        event.remove(connection, "before_cursor_execute", lookups.forget_written)
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
         session.info.pop(_KEY, None)
 
 
@@ -96,6 +118,14 @@ def remember_locked_case(session: Session, case: Case) -> None:
     lookups = current(session)
     if lookups is not None:
         lookups.cases[case.tar] = case
+        lookups.locked[case.id] = case
+
+
+def locked_case(session: Session, case_id) -> Case | None:
+    """The case of that id this batch locked, while the session still holds it."""
+    lookups = current(session)
+    case = lookups.locked.get(case_id) if lookups is not None else None
+    return case if case is not None and case in session else None
 
 
 def prefetch(session: Session, model, key, row) -> None:
@@ -113,4 +143,13 @@ def take_prefetched(session: Session, model, key) -> tuple[bool, Any]:
     marker = (model.__tablename__, key)
     if marker not in lookups.prefetched:
         return False, None
-    return True, lookups.prefetched.pop(marker)
+    row = lookups.prefetched.pop(marker)
+    if row is None:
+        held = session.identity_map.get(session.identity_key(model, key))
+        if held is None or held in session.deleted or inspect(held).deleted:
+            return True, None
+        return False, None  # the session holds one now: ask it
+    if row in session and row not in session.deleted and not inspect(row).deleted:
+        return True, row
+    return False, None
+

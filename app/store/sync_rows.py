@@ -8,11 +8,12 @@ dates as ISO dates, bytes (an issued letter's PDF) as base64; everything else as
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import JSON, Date, LargeBinary, Table, Time, Uuid, select
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, LargeBinary, Numeric, String, Table, Time, Uuid, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -96,29 +97,53 @@ def value_to_json(column, value: Any) -> Any:
 def value_from_json(column, value: Any) -> Any:
     if value is None:
         return None
-    kind = column.type
-    if isinstance(kind, Uuid):
-        return uuid.UUID(value)
-    if isinstance(kind, UTCDateTime):
-        return datetime.fromisoformat(value)
-    if isinstance(kind, Date):
-        return date.fromisoformat(value)
-    if isinstance(kind, LargeBinary):
-        return base64.b64decode(value)
-    if isinstance(kind, Time):
-        return time.fromisoformat(value)
-    if isinstance(kind, JSON):
-        return value
-    return value
+    read = _reader(column)
+    return value if read is None else read(value)
+
+
+_PLAIN = (String, Integer, Boolean, Float, Numeric, JSON)  # their values travel as they are read
+
+
+@functools.lru_cache(maxsize=None)
+def _writers(table: Table) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """value_to_json for each column of `table`, or None where values travel as they are (worked out once: a pull
+    writes tens of thousands of rows)."""
+    return tuple((column.name, None if isinstance(column.type, _PLAIN) else functools.partial(value_to_json, column))
+                 for column in table.columns)
 
 
 def row_to_json(table: Table, row: Mapping) -> dict:
-    return {column.name: value_to_json(column, row[column.name]) for column in table.columns}
+    out = {}
+    for name, write in _writers(table):
+        value = row[name]
+        out[name] = value if value is None or write is None else write(value)
+    return out
+
+
+def _reader(column) -> Callable[[Any], Any] | None:
+    """What value_from_json does for this column's values (None: they are taken as they are)."""
+    kind = column.type
+    for types, read in ((Uuid, uuid.UUID), (UTCDateTime, datetime.fromisoformat), (Date, date.fromisoformat),
+                        (LargeBinary, base64.b64decode), (Time, time.fromisoformat)):
+        if isinstance(kind, types):
+            return read
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _readers(table: Table) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    return tuple((column.name, _reader(column)) for column in table.columns)
 
 
 def row_from_json(table: Table, data: Mapping) -> dict:
-    return {column.name: value_from_json(column, data[column.name]) for column in table.columns
-            if column.name in data}
+    """value_from_json of each column `data` holds (a pull brings tens of thousands of rows: the readers of a
+    table's columns are worked out once)."""
+    row = {}
+    for name, read in _readers(table):
+        if name in data:
+            value = data[name]
+            row[name] = value if value is None or read is None else read(value)
+    return row
 
 
 def of_cases(table: Table, column: str, case_ids):

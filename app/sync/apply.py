@@ -150,6 +150,9 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     for start in range(0, len(ids), 900):
         held.update(session.execute(select(Case.id, Case.tar).where(Case.id.in_(ids[start:start + 900]))).all())
     renumbered = _make_way_for_new_numbers(session, snaps, held, pending)
+    holders = {}  # TAR -> the laptop's case holding it
+    for chunk in _chunks([snap["case"]["tar"] for snap in snaps]):
+        holders.update(session.execute(select(Case.tar, Case.id).where(Case.tar.in_(chunk))).all())
     fresh, rebased = [], []
     for snap in snaps:
         case_id = uuid.UUID(snap["case"]["id"])
@@ -157,7 +160,8 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         if case_id in pending:
             result.skipped.append(tar)
             continue
-        other = session.scalar(select(Case.id).where(Case.tar == tar, Case.id != case_id))
+        other = holders.get(tar)
+        other = other if other != case_id else None
         if other is not None:
             if other in pending:
                 result.skipped.append(tar)

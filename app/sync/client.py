@@ -13,11 +13,12 @@ Every step that fails on the network raises Offline and loses nothing; `status(s
 from __future__ import annotations
 
 import socket
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.server.chains import local_records
 from app.services import audit, intents
@@ -185,12 +186,10 @@ def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:
         _note_clock(report, answer)
         with store.session() as session, session.begin():
             _set(session, "audit_seq", answer.get("audit_seq", audit_seq))
-            for result in answer.get("results") or []:
-                session.execute(update(SyncOutbox).where(SyncOutbox.device_id == device,
-                                                         SyncOutbox.seq == result["seq"],
-                                                         SyncOutbox.state == "pending")
-                                .values(state="acked", outcome=result["outcome"], message=result.get("message"),
-                                        acked_at=utcnow()))
+            results = answer.get("results") or []
+            if results:
+                _ack(session, device, results)
+            for result in results:
                 report.pushed += 1
                 if result.get("duplicate"):
                     report.duplicates += 1
@@ -203,6 +202,18 @@ def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:
             return
         if not batch and answer.get("audit_seq", audit_seq) == audit_seq:
             return
+
+
+def _ack(session, device: uuid.UUID, results: list[dict]) -> None:
+    """The outbox rows the server answered become `acked` with its answer (one statement for the batch)."""
+    outbox = SyncOutbox.__table__
+    acked_at = utcnow()
+    session.execute(
+        update(outbox).where(outbox.c.device_id == bindparam("device"), outbox.c.seq == bindparam("number"),
+                             outbox.c.state == "pending")
+        .values(state="acked", outcome=bindparam("answer"), message=bindparam("words"), acked_at=acked_at),
+        [{"device": device, "number": result["seq"], "answer": result["outcome"], "words": result.get("message")}
+         for result in results])
 
 
 def _mutation_json(row: SyncOutbox) -> dict:

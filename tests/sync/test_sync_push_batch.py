@@ -2,10 +2,10 @@
 before, and never with a row it read before the batch changed it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.services import audit, cases as svc
-from app.store.models import CaseLease, CaseWorkflow, SyncConflict, User
+from app.store.models import Case, CaseEvent, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, User
 
 
 def test_a_role_changed_between_two_pushes_is_seen_by_the_second(central, laptops):
@@ -44,5 +44,45 @@ def test_changes_on_one_case_in_one_batch_each_see_what_the_one_before_wrote(cen
         workflow = session.get(CaseWorkflow, on_server.id)
         assert workflow is not None and workflow.pend_event_id is not None
         assert session.get(CaseLease, on_server.id).username == "nurse.nguyen"
+    report = audit.verify(central.store)
+    assert report.ok, report
+
+
+def test_a_refusal_in_a_chunk_undoes_only_that_change_and_the_chunk_is_done_again_carefully(central, laptops):
+    """The push applies changes a chunk at a time without a savepoint each (app.server.push._apply_chunk); a change
+    the rules refuse rolls its chunk back and the chunk is done again change by change. More changes than a chunk
+    holds, the refused one in the second chunk: every other change stands once, the refused one is a conflict that
+    left nothing behind, and the chains verify."""
+    from app.server.push import CHUNK
+
+    tars = [central.new_case() for _ in range(CHUNK + 20)]
+    refused = tars[CHUNK + 5]
+    other = central.user("nurse.other")
+    nurse = laptops("nurse.nguyen")
+    nurse.sync()
+    for tar in tars:
+        nurse.act(svc.claim_case, tar)
+    nurse.act(svc.pend_case, tars[0], missing=["therapy notes"])
+    # A row changed centrally without an event (so the laptop's base version still matches): the rules, not the
+    # version check, must refuse the nurse's claim when it is done again.
+    with central.store.session() as session, session.begin():
+        case = session.scalar(select(Case).where(Case.tar == refused))
+        case.assignee_id = session.scalar(select(User.id).where(User.username == other))
+    report = nurse.sync()
+    assert (report.applied, report.conflicts) == (len(tars), 1)
+    assert central.case(refused).assignee.username == other
+    with central.store.session() as session:
+        conflict = session.scalar(select(SyncConflict).where(SyncConflict.tar == refused))
+        assert conflict.kind == "refused" and other in conflict.reason
+        held = dict(session.execute(select(Case.tar, CaseLease.username).join(CaseLease, CaseLease.case_id == Case.id)
+                                    .where(Case.tar.in_(tars))).all())
+        assert held == {tar: "nurse.nguyen" for tar in tars if tar != refused}
+        rows = session.scalars(select(SyncMutation.seq).where(SyncMutation.intent.in_(("claim", "pend")),
+                                                              SyncMutation.tar.in_(tars))).all()
+        assert len(rows) == len(set(rows)) == len(tars) + 1
+        events = session.execute(select(Case.tar, func.count(CaseEvent.id)).join(CaseEvent)
+                                 .where(Case.tar.in_(tars), CaseEvent.kind == "claimed").group_by(Case.tar)).all()
+        assert dict(events) == {tar: 1 for tar in tars if tar != refused}
+    assert central.case(tars[0]).status == "pended"
     report = audit.verify(central.store)
     assert report.ok, report
