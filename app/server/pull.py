@@ -180,7 +180,10 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
                               .where(SyncChange.change_no > cursor).order_by(SyncChange.change_no)
                               .limit(PAGE_CHANGES)).all()
     new_cursor = changes[-1].change_no if changes else cursor
+    more = len(changes) == PAGE_CHANGES
     case_ids = {c.entity_id for c in changes if c.entity == "case"} | refresh_ids
+    if more:
+        case_ids -= _coming_later(session, case_ids, new_cursor)
     user_ids = {c.entity_id for c in changes if c.entity == "user"}
     set_ids = {c.entity_id for c in changes if c.entity == "criteria-set"}
     conflict_ids = {c.entity_id for c in changes if c.entity == "conflict"}
@@ -190,9 +193,19 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     snaps = snapshots(session, in_scope)
     users = users_json(session, caller, user_ids | _referenced_users(snaps))
     sets = sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id", set_ids)
-    return {"mode": "changes", "cursor": new_cursor, "more": len(changes) == PAGE_CHANGES, "cases": snaps,
+    return {"mode": "changes", "cursor": new_cursor, "more": more, "cases": snaps,
             "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
             "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids)}
+
+
+def _coming_later(session: Session, case_ids: set[uuid.UUID], cursor: int) -> set[uuid.UUID]:
+    """The cases of this page (changed in it, or asked for again) that the change log holds a later change of:
+    the laptop pages on while `more`, so each comes once, in the page of its last change. A push writes its
+    cases' rows table by table (one flush a chunk), so a case's changes are spread over the log, and every case
+    pushed is asked for again besides: without this, a pushed case came down two to six times."""
+    later = select(SyncChange.entity_id).where(SyncChange.change_no > cursor, SyncChange.entity == "case",
+                                               SyncChange.entity_id.in_(case_ids)).distinct()
+    return set(session.scalars(later))
 
 
 def _in_scope(session: Session, caller: Caller, case_ids: set[uuid.UUID]) -> list[uuid.UUID]:

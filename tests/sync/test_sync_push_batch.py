@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.services import audit, cases as svc
-from app.store.models import Case, CaseEvent, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, User
+from app.store.models import Case, CaseEvent, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, SyncOutbox, User
 
 
 def test_a_role_changed_between_two_pushes_is_seen_by_the_second(central, laptops):
@@ -86,3 +86,20 @@ def test_a_refusal_in_a_chunk_undoes_only_that_change_and_the_chunk_is_done_agai
     assert central.case(tars[0]).status == "pended"
     report = audit.verify(central.store)
     assert report.ok, report
+
+
+def test_each_pushed_case_comes_back_once_though_it_is_both_asked_for_and_in_the_change_log(central, laptops):
+    """After a push the laptop asks again for every case it pushed (`refresh`), and the change log holds them too:
+    over pages of 25 changes (tests/sync/conftest.py), each comes down once, with its last change."""
+    tars = [central.new_case() for _ in range(30)]
+    nurse = laptops("nurse.nguyen")
+    nurse.sync()
+    for tar in tars:
+        nurse.act(svc.claim_case, tar)
+    report = nurse.sync()
+    assert report.applied == 30
+    assert report.pulled_cases == 30
+    assert all(nurse.case(tar).assignee.username == "nurse.nguyen" for tar in tars)
+    with nurse.store.session() as session:
+        states = session.scalars(select(SyncOutbox.state).where(SyncOutbox.tar.in_(tars))).all()
+    assert states == ["done"] * 30
