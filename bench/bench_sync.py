@@ -241,6 +241,7 @@ def main() -> int:
             "push_conflicts": pushed.conflicts, "push_baseline_s": round(push_baseline, 2),
             "push_ratio": round(push_seconds / push_baseline, 1),
             "push_phase_s": round(phases["_push"], 2), "push_pull_back_s": round(phases["_pull"], 2),
+            "push_pulled_back": pushed.pulled_cases,
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         laptop.close()
@@ -263,7 +264,8 @@ def main() -> int:
         print(f"push: {result['queued']:,} queued changes in {result['push_s']} s (target < 30 s), "
               f"{result['push_applied']:,} applied, {result['push_conflicts']} conflicts; plain psycopg writing the "
               f"same rows: {result['push_baseline_s']} s; ratio {result['push_ratio']}x; of which pushing "
-              f"{result['push_phase_s']} s and pulling the pushed cases back {result['push_pull_back_s']} s")
+              f"{result['push_phase_s']} s and pulling the {result['push_pulled_back']:,} pushed cases back "
+              f"{result['push_pull_back_s']} s")
         if args.intake:
             print(f"intake: a CSV batch of {result['intake_rows']:,} requests imported offline in "
                   f"{result['intake_import_local_s']} s, pushed in {result['intake_push_s']} s "

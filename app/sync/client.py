@@ -262,6 +262,9 @@ def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -
                     _set(session, "after_id", None)
             else:
                 _set(session, "cursor", page["cursor"])
+        if refresh:  # a case asked for again that came in this page (changed since the push) is not asked for twice
+            came = {snap["case"]["id"] for snap in page.get("cases") or []} | set(page.get("gone") or [])
+            refresh = [case_id for case_id in refresh if case_id not in came]
         report.pulled_cases += applied.cases
         report.removed += applied.removed
         report.skipped += applied.skipped

@@ -1,11 +1,14 @@
 """A push applies its batch with what it looked up once (app.services.batch_lookups): never with what it knew
-before, and never with a row it read before the batch changed it."""
+before, and never with a row it read before the batch changed it; a refusal undoes only its own change; and what
+was pushed comes back once."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.services import audit, cases as svc
 from app.store.models import Case, CaseEvent, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, SyncOutbox, User
+from app.sync import client
 
 
 def test_a_role_changed_between_two_pushes_is_seen_by_the_second(central, laptops):
@@ -88,9 +91,12 @@ def test_a_refusal_in_a_chunk_undoes_only_that_change_and_the_chunk_is_done_agai
     assert report.ok, report
 
 
-def test_each_pushed_case_comes_back_once_though_it_is_both_asked_for_and_in_the_change_log(central, laptops):
-    """After a push the laptop asks again for every case it pushed (`refresh`), and the change log holds them too:
-    over pages of 25 changes (tests/sync/conftest.py), each comes down once, with its last change."""
+@pytest.mark.parametrize("asked_per_page", [500, 5])
+def test_each_pushed_case_comes_back_once_though_it_is_both_asked_for_and_in_the_change_log(
+        central, laptops, monkeypatch, asked_per_page):
+    """After a push the laptop asks again for every case it pushed (`refresh`, so many a request), and the change
+    log holds them too: over pages of 25 changes (tests/sync/conftest.py), each comes down once."""
+    monkeypatch.setattr(client, "REFRESH_PAGE", asked_per_page)
     tars = [central.new_case() for _ in range(30)]
     nurse = laptops("nurse.nguyen")
     nurse.sync()
