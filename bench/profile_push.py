@@ -3,8 +3,8 @@ with every SQL statement counted (a SQLAlchemy `before_cursor_execute` listener)
 
 A laptop signs in to a real `umws serve`, pulls, and queues `--mutations` reassignments; the script then applies its
 outbox (and audit records) the way `POST /v1/push` does -- chains.receive then push.push in one transaction of
-the central store, in batches of the client's size -- but in this process, and rolls back, so the run can be
-repeated. It prints the statements per change (by kind), the seconds, and with `--profile` the top functions.
+the central store, in batches of the client's size -- but in this process, and rolls back (or with --commit,
+commits and times the commit), so the run can be repeated. It prints the statements per change (by kind), the seconds, and with `--profile` the top functions.
 
     python bench/profile_push.py [--cases 2000] [--mutations 500] [--profile] [--commit]
 """
@@ -67,6 +67,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=client.PUSH_BATCH)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions (cumulative)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--commit", action="store_true",
+                        help="commit at the end (and time it: the change log's deferred triggers run then)")
     args = parser.parse_args()
     pg = pg_harness.PostgresServer().start()
     server = None
@@ -119,12 +121,16 @@ def main() -> int:
             if profiler:
                 profiler.disable()
             elapsed = time.perf_counter() - start
-            transaction.rollback()
+            committed = time.perf_counter()
+            transaction.commit() if args.commit else transaction.rollback()
+            committed = time.perf_counter() - committed
         event.remove(central.engine, "before_cursor_execute", count)
         total = sum(counts.values())
         print(f"{len(batch)} changes ({applied} applied) and {len(records)} audit records in {elapsed:.2f} s "
               f"({elapsed / len(batch) * 1000:.1f} ms/change); {total} statements "
               f"({total / len(batch):.1f} per change)")
+        if args.commit:
+            print(f"commit: {committed:.2f} s ({committed / len(batch) * 1000:.1f} ms/change)")
         for kind, number in counts.most_common():
             print(f"  {number / len(batch):6.2f}/change  {number:6d}  {kind}")
         if profiler:

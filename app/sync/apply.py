@@ -362,9 +362,9 @@ def _rebase_events(session: Session, snaps: list[dict], ids: list[uuid.UUID]) ->
     table = CaseEvent.__table__
     local: dict[uuid.UUID, dict] = {}
     for chunk in _chunks(ids):
-        for row in session.execute(select(table.c.id, *(table.c[name] for name in _EVENT_CONTENT))
-                                   .where(table.c.case_id.in_(chunk))):
-            local[row.id] = dict(row._mapping)
+        for event, *content in session.execute(select(table.c.id, *(table.c[name] for name in _EVENT_CONTENT))
+                                               .where(table.c.case_id.in_(chunk))):
+            local[event] = dict(zip(_EVENT_CONTENT, content))
     let_go = sorted((event for event, row in local.items()
                      if event not in server_events or _differs(row, server_events[event])), key=str)
     replaced: dict[uuid.UUID, list[str]] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -231,49 +232,56 @@ def _note_clock(report: SyncReport, answer: dict) -> None:
 
 
 def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -> None:
+    """Pull page after page. The next page is asked for while this one is applied (its request follows from the
+    page alone: the cursor, or where a first pull goes on), so the server builds one page while the laptop writes
+    the one before; a page is applied, and the cursor kept, in one local transaction, in order."""
     with store.session() as session:
         refresh = sorted({str(case_id) for case_id in session.scalars(
             select(SyncOutbox.case_id).where(SyncOutbox.state == "acked", SyncOutbox.case_id.is_not(None)))})
+        stored, full_cursor = _get(session, "cursor"), _get(session, "full_cursor")
+        where = {"cursor": int(stored) if stored is not None else None, "after_id": _get(session, "after_id"),
+                 "full_cursor": int(full_cursor) if full_cursor else None}
     pages = 0
-    while True:
-        if cancelled():
-            report.cancelled = True
-            return
-        with store.session() as session:
-            stored = _get(session, "cursor")
-            cursor = int(stored) if stored is not None else None
-            full_cursor = _get(session, "full_cursor")
-            after_id = _get(session, "after_id")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="umws-pull") as fetcher:
         asked, refresh = refresh[:REFRESH_PAGE], refresh[REFRESH_PAGE:]
-        page = api.pull(cursor, after_id=after_id, full_cursor=int(full_cursor) if full_cursor else None,
-                        refresh=asked)
-        _note_clock(report, page)
-        if page["mode"] == "full":
-            refresh = []  # a first pull brings every case anyway
-        with store.session() as session, session.begin():
-            applied = apply.apply_page(session, page, user)
+        coming = fetcher.submit(api.pull, where["cursor"], after_id=where["after_id"],
+                                full_cursor=where["full_cursor"], refresh=asked)
+        while True:
+            if cancelled():
+                report.cancelled = True
+                return
+            page = coming.result()
+            _note_clock(report, page)
             if page["mode"] == "full":
-                if page["more"]:
-                    _set(session, "full_cursor", page["full_cursor"])
-                    _set(session, "after_id", page["after_id"])
-                else:
-                    _set(session, "cursor", page["cursor"])
-                    _set(session, "full_cursor", None)
-                    _set(session, "after_id", None)
-            else:
-                _set(session, "cursor", page["cursor"])
-        if refresh:  # a case asked for again that came in this page (changed since the push) is not asked for twice
-            came = {snap["case"]["id"] for snap in page.get("cases") or []} | set(page.get("gone") or [])
-            refresh = [case_id for case_id in refresh if case_id not in came]
-        report.pulled_cases += applied.cases
-        report.removed += applied.removed
-        report.skipped += applied.skipped
-        pages += 1
-        progress(pages, pages + (1 if page["more"] else 0))
-        if not page["more"] and not refresh:
-            with store.session() as session:
-                report.cursor = int(_get(session, "cursor") or 0)
-            return
+                refresh = []  # a first pull brings every case anyway
+            elif refresh:  # a case asked for again that came in this page is not asked for twice
+                came = {snap["case"]["id"] for snap in page.get("cases") or []} | set(page.get("gone") or [])
+                refresh = [case_id for case_id in refresh if case_id not in came]
+            where = _after(page)
+            last = not page["more"] and not refresh
+            if not last:
+                asked, refresh = refresh[:REFRESH_PAGE], refresh[REFRESH_PAGE:]
+                coming = fetcher.submit(api.pull, where["cursor"], after_id=where["after_id"],
+                                        full_cursor=where["full_cursor"], refresh=asked)
+            with store.session() as session, session.begin():
+                applied = apply.apply_page(session, page, user)
+                for name, value in where.items():
+                    _set(session, name, value)
+            report.pulled_cases += applied.cases
+            report.removed += applied.removed
+            report.skipped += applied.skipped
+            pages += 1
+            progress(pages, pages + (0 if last else 1))
+            if last:
+                report.cursor = int(where["cursor"] or 0)
+                return
+
+
+def _after(page: dict) -> dict:
+    """Where the pull goes on after `page`: the cursor, and while a first pull is under way, where it is."""
+    if page["mode"] == "full" and page["more"]:
+        return {"cursor": None, "full_cursor": page["full_cursor"], "after_id": page["after_id"]}
+    return {"cursor": page["cursor"], "full_cursor": None, "after_id": None}
 
 
 def status(store) -> dict:
