@@ -29,6 +29,7 @@ from app.store.models import (
     Appeal, Case, CaseEvent, ClinicalNote, Diagnosis, EnrolmentMonth, Member, P2PBooking, P2PRequest, Provider,
     RequestLine, Stay, StayDay, User,
 )
+from app.store.stay_figures import refresh_stay_months
 
 CODES = json.loads((Path(__file__).resolve().parents[2] / "resources" / "demo" / "codes.json").read_text())
 
@@ -239,6 +240,7 @@ def generate(store: Store, cases: int = 2000, *, seed: int | None = None, now: d
                 rows = [row for item in batch for row in (item.get(key, ()) if key != "case" else [item[key]])]
                 if rows:  # Core executemany: one statement per table (the ORM splits rows by their None columns)
                     session.execute(insert(table.__table__), rows)
+            refresh_stay_months(session, [row["id"] for item in batch for row in item.get("stays", ())])
         made += size
         if progress:
             progress(made, cases)

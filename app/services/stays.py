@@ -47,6 +47,7 @@ from app.services.intents import Call, Since, changes_state, derived_id, intent,
 from app.store.models import (
     Case, CaseEvent, CaseWorkflow, ClinicalNote, Member, Provider, Stay, StayDay, User,
 )
+from app.store.stay_figures import refresh_stay_months
 
 STAY_STATES_OPEN = ("received", "in-review", "pended", "referred")
 DECIDING_STATES = ("received", "in-review", "referred")
@@ -199,7 +200,9 @@ def _days_json(days: Sequence[LedgerDay]) -> dict:
 
 def _write(session: Session, sa: _StayAction, kind: str, payload: dict, *,
            event_id: uuid.UUID | None = None) -> CaseEvent:
-    """The event and its audit record, with the before/after of what changed on the case and the stay."""
+    """The event and its audit record, with the before/after of what changed on the case and the stay; and the
+    stay's ledger counted by month again (`stay_months`, the committee's utilization figures)."""
+    refresh_stay_months(session, [sa.stay.id])
     after_all = {**_snapshot(sa.case, sa.act.workflow), **_stay_snapshot(sa.stay)}
     before = {k: v for k, v in sa.before.items() if after_all.get(k) != v}
     after = {k: after_all[k] for k in before}

@@ -172,6 +172,8 @@ def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
     for lob, timing, urgency, category, ep, n in session.execute(open_past_due):
         group("decision", lob, timing, urgency, category, ep)["open_past_due"] += n
     # Notification clocks: the current determination's letters carry the due (mail_by_at) from the clock engine.
+    # Read from the letters (a letter notifies an event of its own case), each with its case's workflow and case
+    # row: a few per determination, where reading every case decided in the period for its letters took 0.3 s.
     notified = case((Letter.recipient == "provider", CaseWorkflow.provider_notified_at),
                     else_=CaseWorkflow.member_notified_at)
     notice_in_time = case((and_(notified.is_not(None), notified <= Letter.mail_by_at), 1), else_=0)
@@ -179,11 +181,11 @@ def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
     notices = _filtered(
         select(Letter.recipient, *keys, boundary_epoch, func.count(), func.sum(notice_in_time),
                func.sum(notice_open_late), func.sum(case((notified.is_not(None), 1), else_=0)))
-        .select_from(Case)
-        .join(CaseWorkflow, CaseWorkflow.case_id == Case.id)
-        .join(Letter, and_(Letter.source_event_id == CaseWorkflow.determination_event_id,
-                           Letter.status != "superseded", Letter.mail_by_at.is_not(None)))
-        .where(Case.decided_at >= start, Case.decided_at < end)
+        .select_from(Letter)
+        .join(CaseWorkflow, and_(CaseWorkflow.case_id == Letter.case_id,
+                                 CaseWorkflow.determination_event_id == Letter.source_event_id))
+        .join(Case, Case.id == Letter.case_id)
+        .where(Letter.status != "superseded", Letter.mail_by_at.is_not(None), decided_at >= start, decided_at < end)
         .group_by(Letter.recipient, *keys, boundary_epoch), filters)
     for recipient, lob, timing, urgency, category, ep, n, ok, open_late, sent in session.execute(notices):
         g = group("notification" if recipient == "provider" else "member_notice", lob, timing, urgency, category, ep)

@@ -668,6 +668,9 @@ class IntakeDocument(Base):
 # ----- inpatient and facility stays (issue 12) ------------------------------------------------------------------
 # The stay queues' partial indexes: open stays only, which is all the queues show.
 OPEN_STAY_SQL = "status = 'open'"
+STAYS_ADMITTED_FIGURES = ("admit_date", "line_of_business", "admit_level_of_care", "team", "admission_source",
+                          "readmission_of_id")
+STAYS_DISCHARGED_FIGURES = ("discharge_date", "line_of_business", "admit_level_of_care", "team", "id")
 
 
 class Stay(Base):
@@ -721,6 +724,9 @@ class Stay(Base):
         Index("ix_stays_member", "member_id", "admitted_at"),
         Index("ix_stays_admit_date", "admit_date"),
         Index("ix_stays_discharge_date", "discharge_date"),
+        # issue 14 (migration 0016): the committee's stays admitted / discharged in a period, with no stay row read
+        Index("ix_stays_admitted_figures", *STAYS_ADMITTED_FIGURES),
+        Index("ix_stays_discharged_figures", *STAYS_DISCHARGED_FIGURES),
     )
 
 
@@ -741,8 +747,35 @@ class StayDay(Base):
     __table_args__ = (
         Index("ux_stay_days_stay_day", "stay_id", "day", unique=True),
         Index("ix_stay_days_day_status", "day", "status"),
-        # issue 14 (migration 0015): a stay's ledger for the committee's figures without reading the rows
-        Index("ix_stay_days_figures", "stay_id", "day", "status", "on_leave", "level_of_care"),
+        # issue 14 (migration 0016): the ledger's days of a period for the committee's figures, without reading the
+        # rows (it replaced 0015's ix_stay_days_figures, stay_id first)
+        Index("ix_stay_days_period", "day", "status", "on_leave", "level_of_care", "stay_id"),
+    )
+
+
+class StayMonth(Base):
+    """A stay's ledger counted by calendar month (issue 14, migration 0016): its bed days (app.store.stay_figures
+    `_bed_day`), those at the SNF level of care, and its denied days, with the stay's line of business, level of
+    care at admission and team. Kept by the stay services in the transaction that changes the ledger or the
+    discharge (app.store.stay_figures.refresh_stay_months), so the committee's utilization figures group one row per
+    stay and month instead of every ledger day."""
+
+    __tablename__ = "stay_months"
+
+    stay_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stays.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True, comment="the first day of the month")
+    # the stay's, fixed at its admission: what the figures group and filter by, with no stay row read
+    line_of_business: Mapped[str | None] = mapped_column(String(16))
+    admit_level_of_care: Mapped[str] = mapped_column(String(20))
+    team: Mapped[str] = mapped_column(String(20))
+    bed_days: Mapped[int] = mapped_column(Integer)
+    snf_days: Mapped[int] = mapped_column(Integer, comment="bed days at the SNF level of care")
+    denied_days: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # a period's whole months, covering what the figures group and sum
+        Index("ix_stay_months_figures", "month", "line_of_business", "admit_level_of_care", "team", "bed_days",
+              "snf_days", "denied_days"),
     )
 
 

@@ -14,13 +14,15 @@ Readings (docs/stays.md, "Figures"):
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Date, and_, case, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.plantime import PLAN_TZ
-from app.store.models import EnrolmentMonth, Provider, Stay, StayDay
+from app.store.models import EnrolmentMonth, Provider, Stay, StayDay, StayMonth
 
 
 def _ratio(numerator: int, denominator: int, scale: int) -> float | None:
@@ -77,6 +79,49 @@ def stay_figures(session: Session, first: date, last: date, today: date | None =
     }
 
 
+def _month_of(session: Session, day):
+    """The first day of `day`'s month, in SQL, on either engine."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(day, "start of month")
+    return cast(func.date_trunc("month", day), Date)
+
+
+# what `stay_months` keeps of its stay (fixed at the admission), to group and filter by
+_STAY_KEYS = (Stay.line_of_business, Stay.admit_level_of_care, Stay.team)
+
+
+def refresh_stay_months(session: Session, stay_ids: Iterable[uuid.UUID]) -> None:
+    """Count the ledgers of `stay_ids` again into `stay_months` (one row per stay and month of its ledger: bed days,
+    SNF bed days, days denied), from the ledger rows and the stays as this session holds them. The stay services call
+    it in the transaction of every stay action (app.services.stays), the demo after writing its stays; migration
+    0016 filled it for the stays recorded before."""
+    ids = list(stay_ids)
+    if not ids:
+        return
+    session.flush()
+    bed = _bed_day()
+    month = _month_of(session, StayDay.day)
+    for start in range(0, len(ids), 900):  # SQLite's limit on bound parameters, with room to spare
+        chunk = ids[start:start + 900]
+        session.execute(delete(StayMonth).where(StayMonth.stay_id.in_(chunk)))
+        counts = (select(StayDay.stay_id, month, *_STAY_KEYS, func.sum(case((bed, 1), else_=0)),
+                         func.sum(case((bed & (StayDay.level_of_care == "snf"), 1), else_=0)),
+                         func.sum(case((StayDay.status == "denied", 1), else_=0)))
+                  .join(Stay, Stay.id == StayDay.stay_id).where(StayDay.stay_id.in_(chunk))
+                  .group_by(StayDay.stay_id, month, *_STAY_KEYS))
+        session.execute(insert(StayMonth).from_select(
+            ["stay_id", "month", *(c.name for c in _STAY_KEYS), "bed_days", "snf_days", "denied_days"], counts))
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _whole_months(first: date, last: date) -> tuple[date, date]:
+    """[start, end): the first days of the calendar months that lie wholly within first..last (none: start >= end)."""
+    return (first if first.day == 1 else _month_after(first)), (last + timedelta(days=1)).replace(day=1)
+
+
 def stay_figures_by_line(session: Session, first: date, last: date, today: date | None = None, *,
                          team: str | None = None, line_of_business: str | None = None) -> dict:
     """The same figures as `stay_figures`, by line of business (and the admits, bed days and lengths of stay by the
@@ -85,11 +130,13 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
     of that line (plan-wide: enrolment has no team). SNF days are the bed days whose ledger level of care is SNF.
     Summed over the lines, each figure is `stay_figures`'.
 
-    Three statements, each grouped by line and level of care at admission: the enrolment months; the stays admitted
-    or discharged in the period (admits, readmissions, discharges); one pass over the ledger with its stay (bed days
-    and SNF days in the period, days denied in the period, and the bed days of the stays discharged in it, for the
-    average length of stay), counted per stay by correlated subqueries over the covering index
-    ix_stay_days_figures (migration 0015)."""
+    Each statement groups by line and level of care at admission and reads a covering index, no wide row: the
+    enrolment months; the stays admitted in the period (admits, readmissions) and those discharged in it (discharges
+    and, for the average length of stay, their bed days from `stay_months`); the bed days, SNF days and days denied
+    of the period's whole calendar months up to today from `stay_months` (migration 0016: one row per stay and month,
+    kept by the stay services); and from the ledger itself (ix_stay_days_period, day first) the same counts on the
+    days left: those of the period before its first whole month, and from the month of today (or of the period's
+    end) on, where only days up to today are bed days."""
     today = today or datetime.now(timezone.utc).astimezone(PLAN_TZ).date()
     # by month and line: the covering index ix_enrolment_months_month read in its order, with no sort
     month_query = (select(EnrolmentMonth.line_of_business, func.count())
@@ -103,8 +150,6 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
 
     discharged = (Stay.discharge_date >= first) & (Stay.discharge_date <= last)
     admitted = (Stay.admit_date >= first) & (Stay.admit_date <= last)
-    bed = _bed_day()
-    in_period = (StayDay.day >= first) & (StayDay.day <= min(last, today))
     group = (Stay.line_of_business, Stay.admit_level_of_care)
 
     def filtered(query):
@@ -114,21 +159,44 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
             query = query.where(Stay.line_of_business == line_of_business)
         return query.group_by(*group)
 
-    stays = filtered(select(*group, func.sum(one(admitted & (Stay.admission_source == "admission"))),
-                            func.sum(one(admitted & Stay.readmission_of_id.is_not(None))), func.sum(one(discharged)))
-                     .where(or_(admitted, discharged)))
-    # per stay, its ledger read through the covering index ix_stay_days_figures (stay_id first): the sort of the
-    # GROUP BY is over one row per stay, not one per day
-    def of_stay(condition):
-        return (select(func.count()).select_from(StayDay)
-                .where(StayDay.stay_id == Stay.id, condition).correlate(Stay).scalar_subquery())
+    # the stays admitted in the period and those discharged in it, each from a covering index (migration 0016)
+    stay_bed_days = (select(func.sum(StayMonth.bed_days)).where(StayMonth.stay_id == Stay.id)
+                     .correlate(Stay).scalar_subquery())
+    stays = [filtered(select(*group, func.sum(one(Stay.admission_source == "admission")),
+                             func.sum(one(Stay.readmission_of_id.is_not(None))), literal(0), literal(0))
+                      .where(admitted)),
+             filtered(select(*group, literal(0), literal(0), func.count(), func.sum(stay_bed_days)).where(discharged))]
+    # Whole months of the period up to today from the summary; the rest of the period's days from the ledger.
+    counted_to = min(last, today)
+    whole_from, whole_to = _whole_months(first, counted_to)
+    summed = []
+    if whole_from < whole_to:  # the covering index ix_stay_months_figures: no stay row is read
+        months = (select(StayMonth.line_of_business, StayMonth.admit_level_of_care, func.sum(StayMonth.bed_days),
+                         func.sum(StayMonth.snf_days), func.sum(StayMonth.denied_days))
+                  .where(StayMonth.month >= whole_from, StayMonth.month < whole_to))
+        if team:
+            months = months.where(StayMonth.team == team)
+        if line_of_business:
+            months = months.where(StayMonth.line_of_business == line_of_business)
+        summed.append(months.group_by(StayMonth.line_of_business, StayMonth.admit_level_of_care))
+    bed = _bed_day()
 
-    ledger = filtered(select(*group, func.sum(of_stay(bed & in_period)),
-                             func.sum(of_stay(bed & in_period & (StayDay.level_of_care == "snf"))),
-                             func.sum(of_stay((StayDay.status == "denied") & (StayDay.day >= first)
-                                              & (StayDay.day <= last))),
-                             func.sum(case((discharged, of_stay(bed)), else_=0)))
-                      .where(Stay.admit_date <= last))
+    def ledger_days(lo: date, hi: date, bed_days: bool):
+        """The ledger's days lo..hi: bed days, SNF days and days denied; after today (`bed_days` False), the days
+        denied only (no day is a bed day yet)."""
+        counts = ((func.sum(one(bed)), func.sum(one(bed & (StayDay.level_of_care == "snf"))),
+                   func.sum(one(StayDay.status == "denied"))) if bed_days else (literal(0), literal(0), func.count()))
+        query = (select(*group, *counts).select_from(StayDay).join(Stay, Stay.id == StayDay.stay_id)
+                 .where(StayDay.day >= lo, StayDay.day <= hi))
+        return filtered(query if bed_days else query.where(StayDay.status == "denied"))
+
+    cut = [(first, last)] if whole_from >= whole_to else [
+        (lo, hi) for lo, hi in ((first, whole_from - timedelta(days=1)), (whole_to, last)) if lo <= hi]
+    for lo, hi in cut:
+        if lo <= counted_to:
+            summed.append(ledger_days(lo, min(hi, counted_to), True))
+        if hi > counted_to:
+            summed.append(ledger_days(max(lo, counted_to + timedelta(days=1)), hi, False))
     lines: dict[str, dict] = {}
     levels: dict[str, dict] = {}
 
@@ -143,17 +211,19 @@ def stay_figures_by_line(session: Session, first: date, last: date, today: date 
 
     for key, n in session.execute(month_query):
         line(key)["member_months"] += n
-    for lob, admit_level, admits, readmissions, discharges in session.execute(stays):
-        for target in (line(lob), level(admit_level)):
-            target["admits"] += int(admits or 0)
-            target["discharges"] += int(discharges or 0)
-        line(lob)["readmissions"] += int(readmissions or 0)
-    for lob, admit_level, bed_days, snf_days, denied, days in session.execute(ledger):
-        for target in (line(lob), level(admit_level)):
-            target["bed_days"] += int(bed_days or 0)
-            target["_discharged_days"] += int(days or 0)
-        line(lob)["snf_days"] += int(snf_days or 0)
-        line(lob)["days_denied"] += int(denied or 0)
+    for query in stays:
+        for lob, admit_level, admits, readmissions, discharges, days in session.execute(query):
+            for target in (line(lob), level(admit_level)):
+                target["admits"] += int(admits or 0)
+                target["discharges"] += int(discharges or 0)
+                target["_discharged_days"] += int(days or 0)
+            line(lob)["readmissions"] += int(readmissions or 0)
+    for query in summed:
+        for lob, admit_level, bed_days, snf_days, denied in session.execute(query):
+            for target in (line(lob), level(admit_level)):
+                target["bed_days"] += int(bed_days or 0)
+            line(lob)["snf_days"] += int(snf_days or 0)
+            line(lob)["days_denied"] += int(denied or 0)
     levels = {key: row for key, row in levels.items() if row["admits"] or row["bed_days"] or row["discharges"]}
 
     keys = ("member_months", "admits", "bed_days", "snf_days", "discharges", "_discharged_days", "days_denied",

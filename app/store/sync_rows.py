@@ -24,7 +24,7 @@ from app.store.models import (
     Appeal, AppealTask, P2PAvailability, P2PBooking, P2PRequest,
     CareInvolvement, Case, CaseEvent, CaseLease, CaseWorkflow, ClinicalNote, CriteriaSetRecord, Diagnosis,
     IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
-    SyncConflict, User, UTCDateTime,
+    StayMonth, SyncConflict, User, UTCDateTime,
 )
 
 # The rows of a case besides its own, each with its column pointing at the case (or at a row of the case, THROUGH:
@@ -45,6 +45,7 @@ CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (IntakeDocument.__table__, "case_id"),
     (Stay.__table__, "case_id"),
     (StayDay.__table__, "stay_id"),
+    (StayMonth.__table__, "stay_id"),  # the ledger counted by month (migration 0016), as the server counted it
     # appeals (issue 13) and peer-to-peer (issue 8): a task after its appeal, a booking after its request
     (Appeal.__table__, "case_id"),
     (AppealTask.__table__, "case_id"),
@@ -52,7 +53,8 @@ CASE_CHILDREN: tuple[tuple[Table, str], ...] = (
     (P2PBooking.__table__, "case_id"),
 )
 # Children of a case that point at it through another child: {table name: (parent table, parent's case column)}.
-THROUGH: dict[str, tuple[Table, str]] = {StayDay.__table__.name: (Stay.__table__, "case_id")}
+THROUGH: dict[str, tuple[Table, str]] = {StayDay.__table__.name: (Stay.__table__, "case_id"),
+                                         StayMonth.__table__.name: (Stay.__table__, "case_id")}
 # Providers a case's rows name besides the case's own requesting and servicing providers (pulled with the case,
 # before its rows: a stay's facility and physicians).
 CHILD_PROVIDERS: tuple[tuple[Table, str], ...] = (

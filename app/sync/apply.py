@@ -38,7 +38,7 @@ from app.store.models import (
     Appeal, AppealTask, P2PBooking, P2PRequest,
     Case, CaseEvent, CaseLease, CaseWorkflow, CareInvolvement, ClinicalNote, CriteriaSetRecord, Diagnosis,
     IntakeDocument, IntakeRecord, IntakeSource, IssuedLetter, Letter, Member, Provider, RequestLine, Stay, StayDay,
-    SyncConflict, SyncOutbox, SyncRebase,
+    StayMonth, SyncConflict, SyncOutbox, SyncRebase,
 )
 
 WATCHED = ("received_at", "decided_at")
@@ -49,7 +49,8 @@ _REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__,
 # Rows of a case that other rows of the case point at (a stay's ledger days, an appeal's tasks, a request's
 # bookings), replaced as the server holds them: deleted last table first, written again in this order; each with
 # the column that ties it to the case (directly, or through its parent: sync_rows.THROUGH).
-_REPLACED_IN_ORDER = ((Stay.__table__, "case_id"), (StayDay.__table__, "stay_id"), (Appeal.__table__, "case_id"),
+_REPLACED_IN_ORDER = ((Stay.__table__, "case_id"), (StayDay.__table__, "stay_id"), (StayMonth.__table__, "stay_id"),
+                      (Appeal.__table__, "case_id"),
                       (AppealTask.__table__, "case_id"), (P2PRequest.__table__, "case_id"),
                       (P2PBooking.__table__, "case_id"))
 # Identities the central store's members and providers are known by besides their ids, and what points at them.

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.services import audit
 from app.services.conflicts import resolve_conflict
 from app.services import stays as svc
-from app.store.models import Case, CaseEvent, Member, Provider, Stay, StayDay, SyncConflict
+from app.store.models import Case, CaseEvent, Member, Provider, Stay, StayDay, StayMonth, SyncConflict
 from tests.stays.conftest import PT, StayMaker, plan_today
 
 NURSE = "nurse.garcia"  # the inpatient team
@@ -30,7 +30,9 @@ def ledger(store, tar: str) -> dict:
         case = session.scalar(select(Case).where(Case.tar == tar))
         stay = session.scalar(select(Stay).where(Stay.case_id == case.id))
         days = session.scalars(select(StayDay).where(StayDay.stay_id == stay.id).order_by(StayDay.day)).all()
-        return {"case_id": case.id, "stay_id": stay.id, "status": stay.status, "disposition": stay.disposition,
+        months = session.scalars(select(StayMonth).where(StayMonth.stay_id == stay.id).order_by(StayMonth.month))
+        return {"months": [(row.month, row.bed_days, row.snf_days, row.denied_days) for row in months],
+                "case_id": case.id, "stay_id": stay.id, "status": stay.status, "disposition": stay.disposition,
                 "next_review": stay.next_review_date, "approved_through": stay.approved_through,
                 "facility": stay.facility_id, "attending": stay.attending_physician_id,
                 "days": [(row.id, row.day, row.status, row.determination_id) for row in days]}
@@ -59,6 +61,7 @@ def test_a_stay_admitted_centrally_comes_down_with_its_ledger_and_facility(centr
     nurse.sync()
     here, there = ledger(nurse.store, tar), ledger(central.store, tar)
     assert here == there  # the same stay, the same ledger rows under the same ids
+    assert here["months"]  # and the ledger counted by month (the committee's figures), as the server counted it
     assert [status for _, _, status, _ in here["days"]] == ["requested"] * 3
     with nurse.store.session() as session:  # the facility and the attending came down before the stay
         assert session.get(Provider, here["facility"]) is not None
