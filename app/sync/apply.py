@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ from app.store.models import (
 
 WATCHED = ("received_at", "decided_at")
 NOTICES = ("provider_notified_at", "member_notified_at")
-# Rows of a case the laptop simply takes as the server holds them (deleted and written again).
+# Rows of a case the laptop simply takes as the server holds them (`_replace`).
 _REPLACED = (RequestLine.__table__, Diagnosis.__table__, ClinicalNote.__table__, CaseWorkflow.__table__,
              CaseLease.__table__, CareInvolvement.__table__, IntakeRecord.__table__, IntakeDocument.__table__)
 # Rows of a case that other rows of the case point at (a stay's ledger days, an appeal's tasks, a request's
@@ -77,7 +77,8 @@ class Applied:
 
 def _upsert(session: Session, table, rows: list[dict], keep: tuple[str, ...] = ()) -> None:
     """Insert or update rows by primary key (columns in `keep` are never overwritten on update), in one statement
-    per set of columns."""
+    per set of columns. A row the laptop already holds as given is left untouched (no index or search trigger
+    rewritten: a case pulled back after the laptop's own change to it is most often the same row)."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
@@ -88,7 +89,8 @@ def _upsert(session: Session, table, rows: list[dict], keep: tuple[str, ...] = (
         statement = sqlite_insert(table)
         changes = {name: statement.excluded[name] for name in columns if name not in keys and name not in keep}
         if changes:
-            statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
+            differs = or_(*(table.c[name].is_distinct_from(value) for name, value in changes.items()))
+            statement = statement.on_conflict_do_update(index_elements=keys, set_=changes, where=differs)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=keys)
         session.execute(statement, group)
@@ -271,11 +273,7 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
     session.execute(insert(SyncRebase.__table__), [{"case_id": case_id} for case_id in ids])
     _upsert(session, sync_rows.CASES, [sync_rows.row_from_json(sync_rows.CASES, snap["case"]) for snap in snaps])
     for table in _REPLACED:
-        for chunk in _chunks(ids):
-            session.execute(delete(table).where(table.c.case_id.in_(chunk)))
-        rows = [row for snap in snaps for row in _rows(snap, table)]
-        if rows:
-            session.execute(insert(table), rows)
+        _replace(session, table, ids, [row for snap in snaps for row in _rows(snap, table)])
     for table, column in reversed(_REPLACED_IN_ORDER):
         for chunk in _chunks(ids):
             session.execute(delete(table).where(sync_rows.of_cases(table, column, chunk)))
@@ -310,6 +308,19 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
     if quiet:  # events replaced by the server's copies, no date changed: one record for the page
         audit.append(session, actor="sync", actor_kind="system", action="change", what="cases-synced",
                      body={"replaced_events": quiet, "os_user": audit.os_user()})
+
+
+def _replace(session: Session, table, case_ids: list[uuid.UUID], rows: list[dict]) -> None:
+    """The laptop's rows of these cases in `table` (one of _REPLACED: a one-column key, no other unique key)
+    become `rows`: those the server does not hold go, the others are written where they differ (most of a case
+    pulled back after the laptop's own change is as the laptop holds it, and is not written again)."""
+    (key,) = table.primary_key.columns
+    wanted = {row[key.name] for row in rows}
+    held = [value for chunk in _chunks(case_ids)
+            for value in session.scalars(select(key).where(table.c.case_id.in_(chunk)))]
+    for chunk in _chunks([value for value in held if value not in wanted]):
+        session.execute(delete(table).where(key.in_(chunk)))
+    _upsert(session, table, rows)
 
 
 def _insert_bookings(session: Session, rows: list[dict]) -> None:
