@@ -56,6 +56,12 @@ def admitted_at(days_ago: int) -> datetime:
     return datetime.combine(plan_today() - timedelta(days=days_ago), datetime.min.time(), tzinfo=PT).replace(hour=9)
 
 
+def noon_of(days_ago: int) -> datetime:
+    """Noon on a plan day (not "now minus n days": across a daylight-saving change, or in the plan's last hour
+    before midnight UTC, that lands on another plan day than `plan_today() - n`)."""
+    return datetime.combine(plan_today() - timedelta(days=days_ago), datetime.min.time(), tzinfo=PT).replace(hour=12)
+
+
 def test_the_summary_follows_every_stay_action(stay_store):
     store, today = stay_store, plan_today()
     maker = StayMaker(store)
@@ -115,7 +121,7 @@ def test_the_migration_fills_it_as_the_services_keep_it(stay_store):
                                          approve_through=plan_today() - timedelta(days=31),
                                          criteria_result="criteria-met"))
     act(store, lambda s: svc.discharge_stay(s, tar, "nurse.garcia", disposition="home",
-                                            discharged_at=datetime.now(timezone.utc) - timedelta(days=30)))
+                                            discharged_at=noon_of(30)))
     maker.admit(admitted=admitted_at(3), days=6, level="snf")
     kept = agrees(store)
     migrate.downgrade(store.engine, "0015")
@@ -130,7 +136,7 @@ def test_the_committee_figures_equal_the_ledger_counts_over_any_period(stay_stor
     act(store, lambda s: svc.review_stay(s, old, "nurse.garcia", clinical_update="x",
                                          approve_through=today - timedelta(days=46), criteria_result="criteria-met"))
     act(store, lambda s: svc.discharge_stay(s, old, "nurse.garcia", disposition="home",
-                                            discharged_at=datetime.now(timezone.utc) - timedelta(days=45)))
+                                            discharged_at=noon_of(45)))
     maker.admit(admitted=admitted_at(35), days=30, level="snf")  # open, with days requested ahead of today
     recent = maker.admit(admitted=admitted_at(5), days=8).case.tar
     act(store, lambda s: svc.refer_stay(s, recent, "nurse.garcia", summary="x"))

@@ -49,7 +49,12 @@ def ward(stays, stay_store):
     reviewed("tomorrow", approved=1, next_review=1)
     reviewed("overdue", approved=-1, next_review=2)  # the last approved day was yesterday
     reviewed("held-by-another", approved=0, next_review=0, by="staff.inpatient.1")
-    made["admission"] = stays.admit(admitted=now - timedelta(hours=30), notified=now - timedelta(hours=23)).case.tar
+    # The admission review falls due within today (24 hours after the notice): an hour from now, or sooner when
+    # the plan's day ends within the hour (the test runs at any time of day).
+    day_ends = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=PT)
+    due_in = min(timedelta(hours=1), (day_ends - now) / 2)
+    made["admission"] = stays.admit(admitted=now - timedelta(hours=30),
+                                    notified=now + due_in - timedelta(hours=24)).case.tar
     made["admission-overdue"] = stays.admit(admitted=now - timedelta(hours=40),
                                             notified=now - timedelta(hours=26)).case.tar
     return made
