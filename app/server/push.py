@@ -161,10 +161,6 @@ def push(session: Session, caller: Caller, mutations: list[dict], *, received_at
     return {"results": results, "stopped": stopped, "last_seq": device.last_seq}
 
 
-class _Redo(Exception):
-    """A change of a chunk applied optimistically was refused: the chunk is done again, a savepoint a change."""
-
-
 def _apply_chunk(session: Session, caller: Caller, chunk: list[Mutation], received_at: datetime,
                  written: _Answered) -> list[dict]:
     """Apply up to CHUNK changes, optimistically first: their cases locked in one statement, no savepoint and no

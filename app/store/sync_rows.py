@@ -99,13 +99,6 @@ def value_to_json(column, value: Any) -> Any:
     return value
 
 
-def value_from_json(column, value: Any) -> Any:
-    if value is None:
-        return None
-    read = _reader(column)
-    return value if read is None else read(value)
-
-
 _PLAIN = (String, Integer, Boolean, Float, Numeric, JSON)  # their values travel as they are read
 
 
@@ -126,7 +119,7 @@ def row_to_json(table: Table, row: Mapping) -> dict:
 
 
 def _reader(column) -> Callable[[Any], Any] | None:
-    """What value_from_json does for this column's values (None: they are taken as they are)."""
+    """How this column's JSON values are read back (None: they are taken as they are)."""
     kind = column.type
     for types, read in ((Uuid, uuid.UUID), (UTCDateTime, datetime.fromisoformat), (Date, date.fromisoformat),
                         (LargeBinary, base64.b64decode), (Time, time.fromisoformat)):
@@ -141,7 +134,7 @@ def _readers(table: Table) -> tuple[tuple[str, Callable[[Any], Any] | None], ...
 
 
 def row_from_json(table: Table, data: Mapping) -> dict:
-    """value_from_json of each column `data` holds (a pull brings tens of thousands of rows: the readers of a
+    """Each column `data` holds, read back (_reader) (a pull brings tens of thousands of rows: the readers of a
     table's columns are worked out once)."""
     row = {}
     for name, read in _readers(table):
