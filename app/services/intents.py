@@ -511,8 +511,10 @@ def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SyncOutbox).where(SyncOutbox.state == "pending")) or 0
 
 
-def pending(session: Session, limit: int | None = None) -> list[SyncOutbox]:
-    statement = select(SyncOutbox).where(SyncOutbox.state == "pending").order_by(SyncOutbox.seq)
+def pending(session: Session, limit: int | None = None, *, after_seq: int = 0) -> list[SyncOutbox]:
+    """The changes still to push, oldest first (those after `after_seq`: a batch already on its way is skipped)."""
+    statement = (select(SyncOutbox).where(SyncOutbox.state == "pending", SyncOutbox.seq > after_seq)
+                 .order_by(SyncOutbox.seq))
     if limit:
         statement = statement.limit(limit)
     return list(session.scalars(statement))

@@ -93,7 +93,7 @@ def library(session: Session | None = None) -> Library:
     if isinstance(latest, datetime):
         latest = latest.isoformat()
     key = (id(shipped), count, latest)
-    where = str(session.get_bind().url)
+    where = str(session.get_bind().engine.url)  # a session may be bound to a connection (engine.Reader)
     with _lock:
         held = _cache.get(where)
         if held is not None and held[0] == key:

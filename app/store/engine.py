@@ -21,6 +21,7 @@ from app.store.errors import ForeignDatabase, StoreError, WrongKey
 
 STORE_FILE = "store.db"
 PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
+POOL_CACHE_KIB = 65536  # each pooled SQLite connection's page cache (PRAGMA cache_size=-N: N KiB)
 
 
 def data_dir() -> Path:
@@ -46,8 +47,54 @@ class Store:
     def session(self) -> Session:
         return self.sessions()
 
+    def reader(self, cache_mib: int) -> "Reader":
+        return Reader(self, cache_mib)
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Reader:
+    """A connection of its own for one window's repeated large reads (the committee dashboard, issue 14). On SQLite
+    its page cache holds `cache_mib` MiB where a pooled connection holds 64: a year's aggregates touch more pages
+    than that, so with the pool's size the dashboard's sections pushed each other out of the cache and every
+    section read its pages again. SQLite keeps a connection's cache from one transaction to the next while no
+    other connection writes, so a second Refresh reads from memory.
+
+    `begin()` gives a session on it (one read transaction: every section counted from the same snapshot), `end()`
+    ends that transaction (the next `begin()` sees what others committed meanwhile), `close()` gives the connection
+    back to the pool with the pool's cache size, which frees the pages. One thread at a time."""
+
+    def __init__(self, store: Store, cache_mib: int):
+        self._store = store
+        self._connection = store.engine.connect()
+        self._cache(cache_mib * 1024)
+        self._session: Session | None = None
+
+    def _cache(self, kib: int) -> None:
+        if self._store.is_sqlite:
+            self._connection.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+            self._connection.commit()
+
+    def begin(self) -> Session:
+        if self._session is None:
+            self._session = Session(bind=self._connection)
+            if self._store.is_sqlite:  # the DB-API driver begins no transaction for reads: BEGIN makes it one
+                self._session.execute(text("BEGIN"))
+            else:
+                self._session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return self._session
+
+    def end(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def close(self) -> None:
+        self.end()
+        if not self._connection.closed:
+            self._cache(POOL_CACHE_KIB)
+            self._connection.close()
 
 
 def _sqlcipher_engine(path: Path, hex_key: str) -> Engine:
@@ -67,7 +114,7 @@ def _sqlcipher_engine(path: Path, hex_key: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{POOL_CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 

@@ -168,41 +168,96 @@ def sync(store, *, server: str | None = None, transport=None, clock: Callable[[]
     return report
 
 
+@dataclass
+class _Batch:
+    """One push request: outbox rows (as JSON) and this device's audit records after those the server holds."""
+    mutations: list[dict]
+    records: list[dict]
+    audit_seq: int  # the last record the server held when the batch was read
+
+    @property
+    def last_seq(self) -> int:
+        return self.mutations[-1]["seq"] if self.mutations else 0
+
+    @property
+    def audit_after(self) -> int:
+        """The last audit record the server holds once it has taken this batch."""
+        return self.records[-1]["seq"] if self.records else self.audit_seq
+
+    def answered_whole(self, answer: dict) -> bool:
+        """The server took all of it: every change answered and every record held, nothing stopped."""
+        return (not answer.get("stopped") and len(answer.get("results") or []) == len(self.mutations)
+                and answer.get("audit_seq", self.audit_seq) == self.audit_after)
+
+
+def _read_batch(store, after_seq: int = 0, audit_seq: int | None = None) -> _Batch:
+    with store.session() as session:
+        rows = intents.pending(session, PUSH_BATCH, after_seq=after_seq)
+        if audit_seq is None:
+            audit_seq = int(_get(session, "audit_seq") or 0)
+        records = local_records(session, audit.device_id(session), audit_seq)
+        return _Batch([_mutation_json(row) for row in rows], records, audit_seq)
+
+
 def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:
+    """Push the outbox batch after batch. The next batch goes out as soon as the server has answered the last one,
+    and the laptop acknowledges that answer and reads the batch after while the server works on it (one request in
+    flight at a time, in outbox order: the server sees the same sequence of requests as one at a time). After an
+    answer that did not take its whole batch (stopped, or records the server did not keep), the rest is read again
+    from the outbox."""
     with store.session() as session:
         total = intents.pending_count(session)
-    while True:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="umws-push") as sender:
+        batch = _read_batch(store)
+        if not batch.mutations and not batch.records:
+            return
         if cancelled():
             report.cancelled = True
             return
-        with store.session() as session:
-            rows = intents.pending(session, PUSH_BATCH)
-            audit_seq = int(_get(session, "audit_seq") or 0)
-            device = audit.device_id(session)
-            records = local_records(session, device, audit_seq)
-            batch = [_mutation_json(row) for row in rows]
-        if not batch and not records:
-            return
-        answer = api.push(batch, records)
-        _note_clock(report, answer)
-        with store.session() as session, session.begin():
-            _set(session, "audit_seq", answer.get("audit_seq", audit_seq))
-            results = answer.get("results") or []
-            if results:
-                _ack(session, device, results)
-            for result in results:
-                report.pushed += 1
-                if result.get("duplicate"):
-                    report.duplicates += 1
-                key = {"applied": "applied", "merged": "merged", "conflict": "conflicts"}[result["outcome"]]
-                setattr(report, key, getattr(report, key) + 1)
-        progress(report.pushed, total)
-        stopped = answer.get("stopped")
-        if stopped:
-            report.stopped = stopped.get("message")
-            return
-        if not batch and answer.get("audit_seq", audit_seq) == audit_seq:
-            return
+        coming = sender.submit(api.push, batch.mutations, batch.records)
+        while True:
+            answer = coming.result()
+            _note_clock(report, answer)
+            following, coming = None, None
+            if batch.answered_whole(answer) and batch.mutations:
+                following = _read_batch(store, batch.last_seq, batch.audit_after)
+                if (following.mutations or following.records) and not cancelled():
+                    coming = sender.submit(api.push, following.mutations, following.records)
+            _acknowledge(store, batch, answer, report)  # while the server works on the next batch
+            progress(report.pushed, total)
+            stopped = answer.get("stopped")
+            if stopped:
+                report.stopped = stopped.get("message")
+                return
+            if coming is None:
+                if following is not None and (following.mutations or following.records):
+                    report.cancelled = True  # cancelled before the next batch went out
+                    return
+                if not batch.mutations and answer.get("audit_seq", batch.audit_seq) == batch.audit_seq:
+                    return  # only records were left, and the server keeps no more of them
+                following = _read_batch(store)  # from what the outbox and the server now say
+                if not following.mutations and not following.records:
+                    return
+                if cancelled():
+                    report.cancelled = True
+                    return
+                coming = sender.submit(api.push, following.mutations, following.records)
+            batch = following
+
+
+def _acknowledge(store, batch: _Batch, answer: dict, report: SyncReport) -> None:
+    """Keep the server's answer to a batch: its outcomes on the outbox rows and how far it holds the chain."""
+    with store.session() as session, session.begin():
+        _set(session, "audit_seq", answer.get("audit_seq", batch.audit_seq))
+        results = answer.get("results") or []
+        if results:
+            _ack(session, audit.device_id(session), results)
+        for result in results:
+            report.pushed += 1
+            if result.get("duplicate"):
+                report.duplicates += 1
+            key = {"applied": "applied", "merged": "merged", "conflict": "conflicts"}[result["outcome"]]
+            setattr(report, key, getattr(report, key) + 1)
 
 
 def _ack(session, device: uuid.UUID, results: list[dict]) -> None:

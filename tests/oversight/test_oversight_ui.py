@@ -133,6 +133,31 @@ def test_results_rows_are_agreement_and_timeliness_only(qtbot, quiet_store):
     window.close()
 
 
+def test_the_dashboard_shows_sections_as_they_are_counted_and_each_refresh_counts_anew(qtbot, quiet_store):
+    """One job per section, each shown when counted; the window's own connection ends its snapshot after every
+    Refresh (a case decided since is counted) and is given back when the window closes."""
+    decided_case(quiet_store, "94000000101")
+    window = CommitteeDashboard(quiet_store, today=date(YEAR + 1, 1, 10))
+    qtbot.addWidget(window)
+    window.first.setDate(date(YEAR - 1, 1, 1))
+    qtbot.waitUntil(lambda: not window.busy, timeout=20000)
+    shown = []
+    window.refresh()
+    assert window.counting and window.status.text() == "Counting…"
+    qtbot.waitUntil(lambda: (shown.append((len(window.sections), window.status.text())) or not window.busy),
+                    timeout=20000)
+    assert any(0 < count < len(SECTIONS) and text.startswith("Counting…") for count, text in shown)
+    assert window.dashboard.figures["volumes"]["total"] == 1
+    decided_case(quiet_store, "94000000102")
+    window.refresh()
+    qtbot.waitUntil(lambda: not window.busy, timeout=20000)
+    assert window.dashboard.figures["volumes"]["total"] == 2
+    assert [w.view.id for w in window.sections] == [s.id for s in SECTIONS]
+    reader = window._reader
+    window.close()
+    assert reader._connection.closed
+
+
 def test_the_main_window_has_the_oversight_menu(qtbot, store, tmp_path):
     from app.ui.main_window import MainWindow
 
