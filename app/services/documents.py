@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.domain.plantime import iso_plan
 from app.services import audit
 from app.services.cases import InvalidInput, NotFound, _acting_user, case_by_tar
-from app.store.models import Case, DocumentFile, IntakeDocument, utcnow
+from app.store.models import Case, DocumentFile, IntakeDocument, User, utcnow
 
 
 class Unavailable(Exception):
@@ -52,11 +52,12 @@ class DocumentInfo:
     sha256: str
     here: bool  # the file is in this store's processed folder or in its copies
     central: bool  # the central store holds the file
+    attached_by_name: str | None = None  # the user's full name, for the screen
 
     def to_json(self) -> dict:
         return {"id": self.id, "file_name": self.file_name, "pages": self.pages, "media_type": self.media_type,
                 "received_at": iso_plan(self.received_at), "attached_at": iso_plan(self.attached_at),
-                "attached_by": self.attached_by, "sha256": self.sha256, "here": self.here, "central": self.central}
+                "attached_by": self.attached_by, "attached_by_name": self.attached_by_name, "sha256": self.sha256, "here": self.here, "central": self.central}
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,13 @@ def _infos(session: Session, case: Case) -> list[DocumentInfo]:
     kept = set(session.scalars(select(DocumentFile.sha256).where(
         DocumentFile.sha256.in_([d.sha256 for d in documents])))) if documents else set()
     central_store = _is_central(session)
+    names = {row.username: row.full_name for row in session.execute(select(User.username, User.full_name).where(
+        User.username.in_({d.attached_by for d in documents if d.attached_by})))} if documents else {}
     return [DocumentInfo(str(d.id), d.file_name, d.pages, d.media_type, d.received_at, d.attached_at,
                          d.attached_by, d.sha256,
                          here=Path(d.stored_path).is_file() or (d.sha256 in kept and not central_store),
-                         central=d.stored_centrally_at is not None or (central_store and d.sha256 in kept))
+                         central=d.stored_centrally_at is not None or (central_store and d.sha256 in kept),
+                         attached_by_name=names.get(d.attached_by))
             for d in documents]
 
 

@@ -37,7 +37,8 @@ def where_text(info) -> str:
         return "On this laptop"
     if info.central:
         return "On the central store (opens when online)"
-    return "Not here yet: only on the laptop that received it (it comes with that laptop's next sync)"
+    return ("Not on this laptop, not on the central store yet: it goes there when the laptop that received it "
+            "syncs")
 
 
 def opened_folder() -> Path:
@@ -115,7 +116,8 @@ class DocumentsPanel(QWidget):
         self.reload()
 
     # --- reading ------------------------------------------------------------------------------------------
-    def reload(self) -> Job:
+    def reload(self, *, keep_message: bool = False) -> Job:
+        """Read the list again (off the GUI thread); `keep_message`: the last open's words stay."""
         store, tar = self.store, self.tar
 
         def work(progress, cancelled):
@@ -125,16 +127,16 @@ class DocumentsPanel(QWidget):
                 return list_documents(session, tar)
 
         job = self._queue.submit(work, "case documents")
-        job.succeeded.connect(self._show)
+        job.succeeded.connect(lambda documents: self._show(documents, keep_message=keep_message))
         job.failed.connect(lambda error: self._say("The documents could not be read. Details are in the log file."))
         return job
 
-    def _show(self, documents) -> None:
+    def _show(self, documents, *, keep_message: bool = False) -> None:
         self.documents = list(documents)
         self.table.setRowCount(len(self.documents))
         for r, info in enumerate(self.documents):
             values = (info.file_name, str(info.pages), MEDIA_WORDS.get(info.media_type, info.media_type),
-                      format_instant(info.received_at), info.attached_by or "", where_text(info))
+                      format_instant(info.received_at), info.attached_by_name or info.attached_by or "", where_text(info))
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
@@ -145,8 +147,9 @@ class DocumentsPanel(QWidget):
             header.resizeSection(column, min(header.sectionSize(column), 280))
         if self.documents and not self.table.selectedItems():
             self.table.selectRow(0)
-        self._say(f"{len(self.documents)} document(s). Select one and press Enter or Open to view it."
-                  if self.documents else "No documents were attached to this case at intake.")
+        if not keep_message:
+            self._say(f"{len(self.documents)} document(s). Select one and press Enter or Open to view it."
+                      if self.documents else "No documents were attached to this case at intake.")
         self._enable()
 
     def _enable(self) -> None:
@@ -200,7 +203,7 @@ class DocumentsPanel(QWidget):
                       f"{opened.source}).")
         else:
             self._say(f"'{opened.document.file_name}' is ready but no viewer opened it. A copy is at {path}.")
-        self.reload()  # a downloaded copy is now on this laptop
+        self.reload(keep_message=True)  # a downloaded copy is now on this laptop
 
     def _refused(self, info, error) -> None:
         from app.services.cases import ActionRefused, NotFound

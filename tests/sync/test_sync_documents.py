@@ -218,3 +218,28 @@ def test_cli_lists_and_writes_a_document_with_exit_codes(central, laptops, tmp_p
         assert "not in your queues" in capsys.readouterr().err and not (tmp_path / "y").exists()
     finally:
         nurse.close()
+
+
+def test_the_workstations_sync_result_shows_a_document_warning(central, laptops, tmp_path, qtbot):
+    from PySide6.QtCore import QSettings, Qt
+
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    coordinator = signed_in(laptops)
+    tar, contents = fax_request(tmp_path, coordinator, "fax.pdf")
+    [row] = document_rows(coordinator.store, tar)
+    Path(row.stored_path).write_bytes(b"%PDF-1.4 something else entirely")
+    with coordinator.store.session() as session:
+        viewer = viewer_for(session, coordinator.username)
+    window = MainWindow(coordinator.store, viewer, QSettings(str(tmp_path / "c.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.clock_checks > 0 and window.clock_watch_idle())
+    with qtbot.waitSignal(window.sync.synced, timeout=30_000) as done:
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    report = done.args[0]
+    assert report.pushed >= 1 and report.documents_uploaded == 0 and len(report.warnings) == 1
+    assert "'fax.pdf'" in window.statusBar().currentMessage()
+    assert "has changed since it was attached" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.sync.job is None)
