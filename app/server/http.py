@@ -14,7 +14,8 @@ server cannot serve is answered 409 with words saying who must update, and nothi
     POST /v1/documents/fetch    {document_id} -> the file's bytes (app.server.documents)
 
 Errors: {"error": code, "message": words}; 400 bad input, 401 sign in again, 403 refused (revoked device,
-authority), 404 unknown, 409 versions, 413 too large, 422 a file whose bytes are not its SHA-256, 500 unexpected (the log has the details; the client keeps its changes).
+authority), 404 unknown, 409 versions, 413 too large, 422 a file whose bytes are not its SHA-256, 500 unexpected
+(the log has the details; the client keeps its changes).
 """
 from __future__ import annotations
 

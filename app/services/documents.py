@@ -57,7 +57,8 @@ class DocumentInfo:
     def to_json(self) -> dict:
         return {"id": self.id, "file_name": self.file_name, "pages": self.pages, "media_type": self.media_type,
                 "received_at": iso_plan(self.received_at), "attached_at": iso_plan(self.attached_at),
-                "attached_by": self.attached_by, "attached_by_name": self.attached_by_name, "sha256": self.sha256, "here": self.here, "central": self.central}
+                "attached_by": self.attached_by, "attached_by_name": self.attached_by_name, "sha256": self.sha256,
+                "here": self.here, "central": self.central}
 
 
 @dataclass(frozen=True)

@@ -252,9 +252,11 @@ def upload_documents(store, api: Api, report: SyncReport, progress, cancelled) -
             .order_by(IntakeDocument.attached_at)).all()
         own = _own_document_hashes(session) if rows else set()
     files: dict[str, tuple[str, str, str]] = {}  # sha256 -> path, file name, TAR
+    seen: set[str] = set()
     for sha256, path, name, tar in rows:
-        if sha256 in files:
+        if sha256 in seen:  # the same file attached twice: asked about (or warned of) once
             continue
+        seen.add(sha256)
         actual = _file_sha256(path)
         if actual == sha256:
             files[sha256] = (path, name, tar)

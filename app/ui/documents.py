@@ -136,7 +136,8 @@ class DocumentsPanel(QWidget):
         self.table.setRowCount(len(self.documents))
         for r, info in enumerate(self.documents):
             values = (info.file_name, str(info.pages), MEDIA_WORDS.get(info.media_type, info.media_type),
-                      format_instant(info.received_at), info.attached_by_name or info.attached_by or "", where_text(info))
+                      format_instant(info.received_at), info.attached_by_name or info.attached_by or "",
+                      where_text(info))
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)

@@ -99,7 +99,8 @@ def test_the_documents_tab_lists_opens_and_says_when_a_file_cannot_be_fetched(qt
 
     panel._fetcher_for = lambda _store: offline
     panel.reload()
-    qtbot.waitUntil(lambda: panel.table.item(0, 5) is not None and panel.table.item(0, 5).text().startswith("Not on this laptop"))
+    qtbot.waitUntil(lambda: panel.table.item(0, 5) is not None
+                    and panel.table.item(0, 5).text().startswith("Not on this laptop"))
     table.selectRow(0)
     qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "sync when online to fetch it" in panel.last_message)
