@@ -118,6 +118,10 @@ def register(sub) -> None:
 
     case_export.register(actions)
 
+    from app.cli import case_documents  # issue 9: the intake documents' files, wherever they are
+
+    case_documents.register(actions)
+
 
 # ----- running an action -------------------------------------------------------------------------------------
 def _result(case, short: bool) -> dict:

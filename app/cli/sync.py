@@ -123,7 +123,8 @@ def run_sync(args) -> int:
     else:
         print(f"Synced with {report.server}: {report.pushed} change(s) sent ({report.applied} applied, "
               f"{report.merged} merged, {report.conflicts} conflict(s)), {report.pulled_cases} case(s) received, "
-              f"{report.removed} removed.")
+              f"{report.removed} removed"
+              + (f", {report.documents_uploaded} document file(s) sent" if report.documents_uploaded else "") + ".")
     if report.conflicts:
         warn(f"umws: {report.conflicts} change(s) became conflicts: 'umws conflicts list' shows them.")
     if report.skipped:
@@ -132,6 +133,8 @@ def run_sync(args) -> int:
         warn(f"umws: {report.stopped}")
     if report.clock:
         warn(f"umws: {report.clock}")
+    for warning in report.warnings:  # documents' files missing or changed on disk (the sync went on)
+        warn(f"umws: warning: {warning}")
     return 0
 
 

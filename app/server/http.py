@@ -9,9 +9,13 @@ server cannot serve is answered 409 with words saying who must update, and nothi
     POST /v1/push            {mutations: [...], audit: [...]} -> each change's outcome
     POST /v1/pull            {cursor, after_id?, full_cursor?, refresh: [case ids]} -> one page
     POST /v1/audit/verify    the merged log's verification, and this device's chain as the server holds it
+    POST /v1/documents/missing  {sha256: [...]} -> which files the central store holds, lacks, does not know
+    PUT  /v1/documents/{sha256} a document's file, the raw bytes (application/octet-stream) -> stored or not
+    POST /v1/documents/fetch    {document_id} -> the file's bytes (app.server.documents)
 
 Errors: {"error": code, "message": words}; 400 bad input, 401 sign in again, 403 refused (revoked device,
-authority), 409 versions, 500 unexpected (the log has the details; the client keeps its changes).
+authority), 404 unknown, 409 versions, 413 too large, 422 a file whose bytes are not its SHA-256, 500 unexpected
+(the log has the details; the client keeps its changes).
 """
 from __future__ import annotations
 
@@ -22,10 +26,10 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.server import MIN_PROTOCOL, PROTOCOL, accounts, chains, pull, push
+from app.server import MIN_PROTOCOL, PROTOCOL, accounts, chains, documents, pull, push
 from app.store import migrate
 from app.store.models import utcnow
 
@@ -72,16 +76,28 @@ def create_app(store, *, token_hours: int = accounts.DEFAULT_TOKEN_HOURS) -> Sta
     def error(status: int, code: str, message: str) -> JSONResponse:
         return JSONResponse({"error": code, "message": message}, status_code=status)
 
-    def guarded(handler, *, signed_in: bool = True):
+    def guarded(handler, *, signed_in: bool = True, raw: bool = False):
+        """`handler(session, caller, body)`; with `raw`, body is {"bytes": the request's body, "path": its path
+        parameters} (a document's file). A handler returns a dict (JSON) or a Response of its own."""
         async def endpoint(request: Request):
             problem = versions_problem(request.headers.get("x-umws-protocol"), request.headers.get("x-umws-schema"),
                                        schema)
             if problem:
                 return error(409, "version", problem)
-            try:
-                body = await request.json() if request.method == "POST" else {}
-            except ValueError:
-                return error(400, "bad-json", "The request is not JSON.")
+            if raw:
+                try:
+                    length = int(request.headers.get("content-length") or 0)
+                except ValueError:
+                    length = 0
+                if length > documents.MAX_BYTES:
+                    return error(413, "too-large", f"The file is {length:,} bytes; the central store takes "
+                                                   f"documents up to {documents.MAX_BYTES:,} bytes.")
+                body = {"bytes": await request.body(), "path": dict(request.path_params)}
+            else:
+                try:
+                    body = await request.json() if request.method == "POST" else {}
+                except ValueError:
+                    return error(400, "bad-json", "The request is not JSON.")
             from starlette.concurrency import run_in_threadpool
 
             return await run_in_threadpool(_run, handler, request, body, signed_in)
@@ -99,6 +115,8 @@ def create_app(store, *, token_hours: int = accounts.DEFAULT_TOKEN_HOURS) -> Sta
                         caller = accounts.authenticate(session, token, request.headers.get("x-umws-device"))
                         clock = accounts.check_clock(session, caller, _device_time(request))
                     result = handler(session, caller, body)
+                    if isinstance(result, Response):
+                        return result
                     if clock:
                         result["clock"] = clock
                 return JSONResponse(result)
@@ -145,6 +163,17 @@ def create_app(store, *, token_hours: int = accounts.DEFAULT_TOKEN_HOURS) -> Sta
         return {"report": report, "device_id": str(caller.device.device_id), "audit_seq": seq,
                 "audit_hash": chains.held_hash(session, caller.device.device_id, seq) if seq else None}
 
+    def do_documents_missing(session, caller, body):
+        return documents.missing(session, caller, list(body["sha256"]))
+
+    def do_document_upload(session, caller, body):
+        return documents.store(session, caller, body["path"]["sha256"], body["bytes"])
+
+    def do_document_fetch(session, caller, body):
+        document, content = documents.fetch(session, caller, body["document_id"])
+        return Response(content, media_type=document.media_type,
+                        headers={"X-Umws-Sha256": document.sha256, "Cache-Control": "no-store"})
+
     async def do_login(request: Request):
         problem = versions_problem(request.headers.get("x-umws-protocol"), request.headers.get("x-umws-schema"),
                                    schema)
@@ -179,6 +208,9 @@ def create_app(store, *, token_hours: int = accounts.DEFAULT_TOKEN_HOURS) -> Sta
         Route("/v1/push", guarded(do_push), methods=["POST"]),
         Route("/v1/pull", guarded(do_pull), methods=["POST"]),
         Route("/v1/audit/verify", guarded(do_verify), methods=["POST"]),
+        Route("/v1/documents/missing", guarded(do_documents_missing), methods=["POST"]),
+        Route("/v1/documents/fetch", guarded(do_document_fetch), methods=["POST"]),
+        Route("/v1/documents/{sha256}", guarded(do_document_upload, raw=True), methods=["PUT"]),
     ]
     return Starlette(routes=routes)
 

@@ -661,8 +661,25 @@ class IntakeDocument(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="arrival in the inbox")
     attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attached_by: Mapped[str | None] = mapped_column(String(40))
+    stored_centrally_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="when the central store confirmed it holds the file")
 
     __table_args__ = (Index("ix_intake_documents_case", "case_id"), Index("ix_intake_documents_sha256", "sha256"))
+
+
+class DocumentFile(Base):
+    """A document's file, by the SHA-256 of its bytes (migration 0017; append-only: the same SHA-256 is the same
+    bytes). On the central store: every file a laptop uploaded for an intake document; on a laptop: the files it
+    downloaded from the central store (kept inside the encrypted store)."""
+
+    __tablename__ = "document_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, comment="hex SHA-256 of content")
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_device: Mapped[uuid.UUID | None] = mapped_column(Uuid, comment="the device that uploaded it")
 
 
 # ----- inpatient and facility stays (issue 12) ------------------------------------------------------------------

@@ -42,6 +42,11 @@ class DeviceRevoked(SyncError):
 class ServerRefused(SyncError):
     code = "refused"
 
+    def __init__(self, message: str, server_code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.server_code = server_code  # the server's own error code (e.g. "out-of-scope", "sha256-mismatch")
+        self.status = status
+
 
 @functools.lru_cache(maxsize=1)
 def schema_head() -> str:
@@ -94,6 +99,14 @@ class Api:
                           "offline: every change is kept on this laptop and goes up at the next sync.") from error
         return self._answer(response)
 
+    def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
+        try:
+            return self.client.request(method, path, headers={**self.headers(), **kwargs.pop("headers", {})},
+                                       **kwargs)
+        except httpx.TransportError as error:
+            raise Offline(f"The sync server at {self.url} cannot be reached ({type(error).__name__}). Working "
+                          "offline: every change is kept on this laptop and goes up at the next sync.") from error
+
     def _answer(self, response: httpx.Response) -> dict:
         try:
             data = response.json()
@@ -111,7 +124,7 @@ class Api:
             raise DeviceRevoked(message)
         if response.status_code in (502, 503, 504) or response.status_code >= 500:
             raise Offline(f"{message} (the server could not answer; your changes wait on this laptop)")
-        raise ServerRefused(message)
+        raise ServerRefused(message, code, response.status_code)
 
     # ----- the protocol -----------------------------------------------------------------------------------
     def hello(self) -> dict:
@@ -131,3 +144,20 @@ class Api:
 
     def verify(self) -> dict:
         return self.post("/v1/audit/verify", {})
+
+    # ----- document files (app.server.documents) -------------------------------------------------------------
+    def documents_missing(self, hashes: list[str]) -> dict:
+        return self.post("/v1/documents/missing", {"sha256": list(hashes)})
+
+    def upload_document(self, sha256: str, content: bytes) -> dict:
+        """One file, its raw bytes as the body (the server hashes them and refuses a mismatch)."""
+        return self._answer(self._send("PUT", f"/v1/documents/{sha256}", content=content,
+                                       headers={"Content-Type": "application/octet-stream"}))
+
+    def fetch_document(self, document_id: str) -> bytes:
+        """A document's file from the central store (refused, ServerRefused, outside the user's queues)."""
+        response = self._send("POST", "/v1/documents/fetch", json={"document_id": document_id})
+        if response.status_code == 200:
+            return response.content
+        self._answer(response)
+        raise ServerRefused(f"The sync server answered {response.status_code}.")

@@ -6,12 +6,19 @@ workstation's sync worker (app.ui.sync_ui), off the GUI thread.
                      the server holds; each answered change becomes `acked` with its outcome, in one local
                      transaction per batch (an answer lost on the way leaves the rows pending: the next push sends
                      them again and gets the first answer back);
-                  3. pull: the first time every case of the user's queues, page by page (resumable), then the
+                  3. documents: the files of the intake documents received on this laptop that the central
+                     store does not hold yet go up, one request per file (app.server.documents); a file missing
+                     or changed on disk since it was attached is a warning in the report, never uploaded, and
+                     does not stop the sync. Before the pull, because a case that leaves the laptop at the pull
+                     (closed offline, given to another queue) takes its document rows with it;
+                  4. pull: the first time every case of the user's queues, page by page (resumable), then the
                      changes after the cursor; the cases whose changes were answered come again in any case.
 Every step that fails on the network raises Offline and loses nothing; `status(store)` says what waits.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +30,9 @@ from sqlalchemy import bindparam, func, select, update
 
 from app.server.chains import local_records
 from app.services import audit, intents
-from app.store.models import Setting, SyncConflict, SyncOutbox, utcnow
+from app.store.models import Case, IntakeDocument, Setting, SyncConflict, SyncOutbox, utcnow
 from app.sync import apply, credentials
-from app.sync.api import Api, SignInNeeded, SyncError
+from app.sync.api import Api, DeviceRevoked, ServerRefused, SignInNeeded, SyncError
 
 PUSH_BATCH = 200
 REFRESH_PAGE = 500  # cases asked for again per pull request, after their changes were answered
@@ -49,6 +56,8 @@ class SyncReport:
     clock: str | None = None  # the server's words about this laptop's clock, when it is off
     cancelled: bool = False
     finished_at: str | None = None
+    documents_uploaded: int = 0  # files of intake documents sent to the central store
+    warnings: list[str] = field(default_factory=list)  # e.g. a document's file missing or changed on disk
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -149,6 +158,8 @@ def sync(store, *, server: str | None = None, transport=None, clock: Callable[[]
             _set(session, "last_attempt", utcnow().isoformat())
         api.hello()
         _push(store, api, report, progress, cancelled)
+        if not report.cancelled:
+            upload_documents(store, api, report, progress, cancelled)
         if not report.cancelled:
             _pull(store, api, user, report, progress, cancelled)
         if not report.cancelled and not report.stopped:
@@ -258,6 +269,135 @@ def _acknowledge(store, batch: _Batch, answer: dict, report: SyncReport) -> None
                 report.duplicates += 1
             key = {"applied": "applied", "merged": "merged", "conflict": "conflicts"}[result["outcome"]]
             setattr(report, key, getattr(report, key) + 1)
+
+
+ASK_BATCH = 500  # SHA-256s per question to the server
+
+
+def _own_document_hashes(session) -> set[str]:
+    """The SHA-256s of the documents this laptop attached itself (its `intake` changes name them)."""
+    hashes: set[str] = set()
+    for payload in session.scalars(select(SyncOutbox.payload).where(SyncOutbox.intent == "intake")):
+        data = payload if isinstance(payload, dict) else json.loads(payload or "{}")
+        hashes.update(str(d.get("sha256")) for d in data.get("documents") or () if d.get("sha256"))
+    return hashes
+
+
+def _file_sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def upload_documents(store, api: Api, report: SyncReport, progress, cancelled) -> None:
+    """Step 3 of a sync (module docstring). The intake documents not yet confirmed centrally whose file is here
+    (matching its SHA-256) are asked about, then the ones the server lacks are uploaded; each confirmation sets
+    `stored_centrally_at` here at once (and on the server, whose copy comes back with the case), so a document is
+    asked about until the central store holds it and never after. Offline (raised) loses nothing."""
+    with store.session() as session:
+        rows = session.execute(
+            select(IntakeDocument.sha256, IntakeDocument.stored_path, IntakeDocument.file_name, Case.tar)
+            .join(Case, Case.id == IntakeDocument.case_id)
+            .where(IntakeDocument.stored_centrally_at.is_(None))
+            .order_by(IntakeDocument.attached_at)).all()
+        own = _own_document_hashes(session) if rows else set()
+    files: dict[str, tuple[str, str, str]] = {}  # sha256 -> path, file name, TAR
+    seen: set[str] = set()
+    for sha256, path, name, tar in rows:
+        if sha256 in seen:  # the same file attached twice: asked about (or warned of) once
+            continue
+        seen.add(sha256)
+        actual = _file_sha256(path)
+        if actual == sha256:
+            files[sha256] = (path, name, tar)
+        elif sha256 in own and actual is None:
+            report.warnings.append(f"The file of '{name}' (TAR {tar}) is no longer at {path}; it cannot be sent to "
+                                   "the central store. Put the file back there, or ask the sender for it again.")
+        elif sha256 in own:
+            report.warnings.append(f"The file of '{name}' (TAR {tar}) at {path} has changed since it was attached "
+                                   "(its SHA-256 differs), so it was not sent to the central store. Put the "
+                                   "original back there.")
+    hashes = sorted(files)
+    total = len(hashes)
+    for start in range(0, total, ASK_BATCH):
+        if cancelled():
+            report.cancelled = True
+            return
+        asked = hashes[start:start + ASK_BATCH]
+        answer = api.documents_missing(asked)
+        _confirm(store, answer.get("held") or [])
+        for sha256 in answer.get("unknown") or []:
+            path, name, tar = files[sha256]
+            if sha256 in own:
+                report.warnings.append(f"The central store has no document '{name}' (TAR {tar}): the request it "
+                                       "came with may have become a conflict. The file stays on this laptop.")
+        for number, sha256 in enumerate(answer.get("missing") or [], start=1):
+            if cancelled():
+                report.cancelled = True
+                return
+            path, name, tar = files[sha256]
+            try:
+                with open(path, "rb") as handle:
+                    content = handle.read()
+            except OSError:
+                content = None
+            if content is None or hashlib.sha256(content).hexdigest() != sha256:
+                report.warnings.append(f"The file of '{name}' (TAR {tar}) changed while it was being sent; it goes "
+                                       "at the next sync if it is the original again.")
+                continue
+            try:
+                api.upload_document(sha256, content)
+            except ServerRefused as refused:  # the server's words (too large, unknown); the sync goes on
+                report.warnings.append(f"'{name}' (TAR {tar}) was not stored centrally: {refused}")
+                continue
+            _confirm(store, [sha256])
+            report.documents_uploaded += 1
+            progress(start + number, total)
+
+
+def _confirm(store, hashes: list[str]) -> None:
+    if not hashes:
+        return
+    with store.session() as session, session.begin():
+        session.execute(update(IntakeDocument).where(IntakeDocument.sha256.in_(hashes),
+                                                     IntakeDocument.stored_centrally_at.is_(None))
+                        .values(stored_centrally_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def document_fetcher(store, *, transport=None) -> Callable[[str], bytes] | None:
+    """For app.services.documents.open_document on an enrolled laptop: `fetch(document_id)` downloads the file
+    from the sync server (None: this store is not enrolled in sync). Offline and a lapsed sign-in are
+    `Unreachable`; the server's refusal (outside the user's queues, not uploaded yet) is `ActionRefused`."""
+    from app.services.cases import ActionRefused
+    from app.services.documents import Unavailable, Unreachable
+
+    if server_of(store) is None:
+        return None
+
+    def fetch(document_id: str) -> bytes:
+        try:
+            api, _user = _api(store, None, transport, None)
+        except SignInNeeded as error:
+            raise Unreachable(f"{error} Then open the document again.") from error
+        try:
+            with api:
+                return api.fetch_document(document_id)
+        except (SignInNeeded, DeviceRevoked) as error:
+            raise Unreachable(str(error)) from error
+        except ServerRefused as error:
+            if error.server_code in ("not-uploaded", "unknown-document"):
+                raise Unavailable(str(error)) from error
+            raise ActionRefused(str(error), who=("nurse-supervisor",)) from error
+        except SyncError as error:  # offline, the server busy, versions
+            raise Unreachable("The central store cannot be reached, so the file cannot be fetched now: sync when "
+                              "online to fetch it.") from error
+
+    return fetch
 
 
 def _ack(session, device: uuid.UUID, results: list[dict]) -> None:

@@ -48,6 +48,7 @@ from app.ui.case_actions import ACTIONS as CASE_ACTIONS, CaseActions
 from app.ui.case_view import TICK_MS, ClockBanner, CaseView, SummaryForm, due_text
 from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
+from app.ui.documents import add_documents_tab
 from app.ui.letters import LettersQueueWindow, add_letters_tab
 from app.ui.referral_panel import ReferralPanel
 from app.ui.stay import attach_stay_tab
@@ -692,6 +693,7 @@ class MainWindow(QMainWindow):
         actions.changed.connect(lambda _tar: self.refresh())
         view = CaseView(details, self._clock, self, actions=actions, store=self.store, viewer=self.viewer)
         letters = add_letters_tab(view, self.store, self.viewer)
+        add_documents_tab(view, self.store, self.viewer)  # issue 9: the intake documents' files, and Open
         # The criteria and letters tabs write to the case too: its actions then read it again (its version moved).
         letters.changed.connect(lambda: actions.reload())
         if getattr(view, "criteria", None) is not None:

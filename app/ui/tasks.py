@@ -33,8 +33,10 @@ def _expected_refusals() -> tuple[type[BaseException], ...]:
     from app.services.auth import AuthRefused, BadPassword, SignInRefused
     from app.services.cases import ActionRefused, InvalidInput, NotFound
     from app.services.criteria import InvalidInput as CriteriaInvalidInput
+    from app.services.documents import Unavailable
 
-    return (ActionRefused, InvalidInput, NotFound, CriteriaInvalidInput, SignInRefused, AuthRefused, BadPassword)
+    return (ActionRefused, InvalidInput, NotFound, CriteriaInvalidInput, SignInRefused, AuthRefused, BadPassword,
+            Unavailable)
 
 
 def _log_failure(kind: str, name: str, error: BaseException) -> None:

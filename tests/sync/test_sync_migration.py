@@ -89,3 +89,48 @@ def test_issued_letters_leave_a_laptop_only_within_a_rebase(local_store):
         _delete_within_rebase(engine, case_id)
     migrate.upgrade(engine)
     assert "tar_block" in _columns(engine)
+
+
+def test_migration_0017_document_files_are_append_only_and_a_confirmation_is_a_change_of_the_case(any_store):
+    """document_files and intake_documents.stored_centrally_at (0017) on a store made before them, both engines."""
+    from datetime import datetime, timezone
+
+    from app.store.models import DocumentFile, IntakeDocument
+
+    demo.generate(any_store, 3, seed=9)
+    migrate.downgrade(any_store.engine, "0016")
+    assert "document_files" not in inspect(any_store.engine).get_table_names()
+    migrate.upgrade(any_store.engine)
+    now = datetime.now(timezone.utc)
+    sha = "ab" * 32
+    with any_store.session() as session, session.begin():
+        case_id = session.scalar(select(Case.id).limit(1))
+        session.add(IntakeDocument(id=uuid.uuid4(), case_id=case_id, file_name="fax.pdf", stored_path="/elsewhere/f",
+                                   sha256=sha, media_type="application/pdf", pages=1, received_at=now,
+                                   attached_at=now, attached_by=None))
+        session.add(DocumentFile(sha256=sha, media_type="application/pdf", size_bytes=3, content=b"abc",
+                                 stored_at=now))
+    for statement in ("UPDATE document_files SET size_bytes = 0", "DELETE FROM document_files"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with any_store.engine.begin() as connection:
+                connection.execute(text(statement))
+    if not any_store.is_sqlite:  # the central change log: the confirmation is a change of the document's case
+
+        def changes() -> int:
+            with any_store.session() as session:
+                return session.scalar(select(func.count()).select_from(SyncChange)
+                                      .where(SyncChange.entity_id == case_id))
+
+        before = changes()
+        with any_store.engine.begin() as connection:
+            connection.execute(text("UPDATE intake_documents SET stored_centrally_at = now()"))
+        assert changes() == before + 1
+        with any_store.engine.begin() as connection:  # only that column is logged
+            connection.execute(text("UPDATE intake_documents SET pages = 2"))
+        assert changes() == before + 1
+    migrate.downgrade(any_store.engine, "0016")
+    assert "document_files" not in inspect(any_store.engine).get_table_names()
+    assert "stored_centrally_at" not in {c["name"] for c in inspect(any_store.engine).get_columns("intake_documents")}
+    with any_store.session() as session:
+        assert session.scalar(text("SELECT count(*) FROM intake_documents")) == 1
+    migrate.upgrade(any_store.engine)

@@ -446,7 +446,8 @@ def test_the_main_window_opens_the_criteria_tab(qtbot, store, tmp_path):
     qtbot.addWidget(window)
     view = window.open_case(tar)
     names = [view.tabs.tabText(i).replace("&", "") for i in range(view.tabs.count())]
-    assert names[:7] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Criteria", "Timeline", "Letters"]
+    assert names[:8] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Documents", "Criteria",
+                         "Timeline", "Letters"]
     qtbot.waitUntil(lambda: view.criteria.data is not None, timeout=10_000)
     assert view.criteria.chosen_set().id == "med-infliximab"
     view.tabs.setCurrentWidget(view.criteria)

@@ -215,9 +215,10 @@ def test_enter_opens_a_read_only_case_view_with_the_tar(qtbot, open_window):
     assert "Due" in view.clock.text() or "due" in view.clock.text()
     tabs = [view.tabs.tabText(i).replace("&", "") for i in range(view.tabs.count())]
     # (a stay has a Stay tab too: tests/stays/test_stay_ui.py)
-    assert tabs[:6] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Criteria", "Timeline"]
+    assert tabs[:7] == ["Summary", "Request lines", "Diagnoses", "Clinical notes", "Documents", "Criteria",
+                        "Timeline"]
     assert "Letters" in tabs  # issue 7
-    timeline = view.tabs.widget(5)
+    timeline = view.tabs.widget(tabs.index("Timeline"))
     assert isinstance(timeline, QTableWidget) and timeline.rowCount() >= 1
     assert timeline.item(0, 2).text().startswith("Received")
     assert timeline.editTriggers() == QTableWidget.EditTrigger.NoEditTriggers
