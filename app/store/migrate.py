@@ -75,7 +75,7 @@ def _run(engine: Engine, step, revision: str) -> None:
                 config.attributes["connection"] = connection
                 step(config, revision)
                 after = MigrationContext.configure(connection).get_current_revision()
-                if sqlite:
+                if sqlite and before != after:  # a whole-store check: seconds on a large store, so only after a step
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise RuntimeError(f"migration to {revision} would break {len(broken)} references")

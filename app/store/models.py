@@ -812,6 +812,17 @@ class EnrolmentMonth(Base):
     )
 
 
+class EnrolmentMonthCount(Base):
+    """Members enrolled in a month by line of business: the count of `enrolment_months` rows, kept by triggers
+    (migration 0018) in the transaction of every change of an enrolment month (the committee's member-months)."""
+
+    __tablename__ = "enrolment_month_counts"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True, comment="the first day of the month")
+    line_of_business: Mapped[str] = mapped_column(String(16), primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, comment="enrolment months of that month and line")
+
+
 # ----- peer-to-peer (issue 8) ---------------------------------------------------------------------------------
 # A call holds its reviewer's slot from booking on (booked, then held or missed; a cancelled or moved one lets go):
 # at most one such call per reviewer and start (two coordinators racing for a slot: the database lets one win), and

@@ -91,10 +91,12 @@ class Central:
 
     def new_case(self, *, category: str = "outpatient", lines=(("97110", 6), ("97140", 4)),
                  received: datetime | None = None, birth: date = date(1970, 5, 17)) -> str:
-        tar = f"7{os.getpid() % 1000:03d}{next(_tars):07d}"
+        number = next(_tars)
+        tar = f"7{os.getpid() % 1000:03d}{number:07d}"
         received = received or datetime.now(timezone.utc) - timedelta(hours=1)
         with self.store.session() as session, session.begin():
-            member = Member(id=uuid.uuid4(), cin=f"7{uuid.uuid4().int % 10**7:07d}X", first_name="Sync",
+            # One CIN per case made here (a random one of 10^7 collided now and then over a session's cases).
+            member = Member(id=uuid.uuid4(), cin=f"7{number % 10**7:07d}X", first_name="Sync",
                             last_name=f"Member{tar[-4:]}", birth_date=birth, sex="F", language="en")
             session.add(member)
             provider = session.scalars(select(Provider).order_by(Provider.npi).limit(1)).one()
