@@ -1,5 +1,6 @@
 """The intake window's screenshots (issue 11), called by tools/screenshots.py: a faxed request beside the form
-with the live checks (intake-form), the duplicate question (intake-duplicate), a TIFF fax (intake-tiff)."""
+with the live checks (intake-form), the duplicate question (intake-duplicate), a TIFF fax (intake-tiff), and the
+saved request's Documents tab in the case workspace (case-documents, issue 9)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -66,3 +67,32 @@ def shoot_intake(store, home: str, shoot) -> None:
     window.save()
     window.close()
     assert saved is not None and dialogs
+    shoot_documents(store, home, shoot, saved.tar)
+
+
+def shoot_documents(store, home: str, shoot, tar: str) -> None:
+    """The faxed request's Documents tab, as the nurse who reviews it sees it."""
+    import time
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    with store.session() as session:
+        nurse = viewer_for(session, "nurse.nguyen")
+    window = MainWindow(store, nurse, QSettings(str(Path(home) / "documents.ini"), QSettings.Format.IniFormat),
+                        watch_ms=0)
+    window.resize(1366, 768)
+    window.show()
+    view = window.open_case(tar)
+    view.tabs.setCurrentWidget(view.documents_tab)
+    started = time.monotonic()
+    while not view.documents_tab.documents and time.monotonic() - started < 20:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    view.documents_tab.table.selectRow(0)
+    shoot(view, "case-documents")
+    view.close()
+    window.close()

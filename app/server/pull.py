@@ -7,7 +7,8 @@
   read before the first page: whatever commits meanwhile comes again in the next incremental pull (applying a
   snapshot twice changes nothing).
 * Scope: the union of the queues the user's role sees (app.domain.queues: my cases, the team's unassigned and
-  pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors);
+  pended queues, referrals for physicians, pharmacy TARs for pharmacy staff, every open case for supervisors;
+  for the stay queues, their open stays whatever the hour: app.store.stay_worklist.scope_condition);
   for UM coordinators, whose work is the letters, the cases with letters still to go out (drafted, waiting for a
   translation, or issued and not yet mailed). Plus the cases of the user's own open conflicts, until resolved.
   A changed case outside it (closed, or gone to someone else's queue) is listed in `gone`: the laptop lets its
@@ -42,8 +43,11 @@ PAGE_CHANGES = int(os.environ.get("UMWS_SYNC_PAGE_CHANGES", "2000"))
 def scope_condition(caller: Caller):
     user = caller.user
     viewer = Viewer(user.id, user.username, user.role, user.team)
-    conditions = [_queue_condition(queue, viewer, _now()) for queue in QUEUES.values()
-                  if user.role in queue.roles and not queue.due_today]
+    from app.store import stay_worklist
+
+    conditions = [stay_worklist.scope_condition(queue, viewer) if queue.stays
+                  else _queue_condition(queue, viewer, _now())
+                  for queue in QUEUES.values() if user.role in queue.roles and not queue.due_today]
     if user.role in LETTER_ROLES:  # the coordinators' letter queue (app.services.letters.letter_queue)
         conditions.append((Case.status != "closed") & Case.id.in_(
             select(Letter.case_id).where(Letter.status.in_(LETTERS_TO_GO))))

@@ -43,6 +43,20 @@ def _condition(queue: Queue, viewer: Viewer, now: datetime):
     return and_(*conditions)
 
 
+def scope_condition(queue: Queue, viewer: Viewer):
+    """The cases a stay queue can ever show the viewer, whatever the hour (what a laptop pulls for it, issue 9):
+    the queue's stays without its time window (a review due tomorrow, or overdue by then, is already on the
+    laptop), on the cases themselves (`cases.id IN (their open stays)`)."""
+    conditions = [literal_column(f"stays.{OPEN_STAY_SQL}")]
+    if queue.stays == "stays-referred":
+        conditions.append(Case.status == "referred")
+    if queue.team_scoped and viewer.team:
+        conditions.append(Stay.team == viewer.team)
+    if viewer.role in queue.own_or_unheld_for:
+        conditions.append(or_(Case.assignee_id == viewer.user_id, Case.assignee_id.is_(None)))
+    return Case.id.in_(select(Stay.case_id).where(*conditions))
+
+
 def _where(query: WorklistQuery, dialect: str):
     from app.store.worklist import _filter_condition
 

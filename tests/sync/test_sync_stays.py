@@ -209,3 +209,20 @@ def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_numbe
         stay = session.get(Stay, continued["stay_id"])
         assert stay.transferred_from_id == first["stay_id"] and stay.admission_source == "transfer"
     assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
+
+
+def test_a_directors_laptop_pulls_the_referred_stays_not_every_open_case(central, laptops):
+    """The stay queues count in a laptop's scope as their open stays, whatever the hour (app.server.pull): a
+    medical director's "Stays referred" is the referred stays, not (as when the stay queue was read as a case queue
+    with no condition of its own) every open case of the plan."""
+    referred, not_referred = admitted_centrally(central), admitted_centrally(central)
+    outpatient = central.new_case()
+    with central.store.session() as session, session.begin():
+        svc.refer_stay(session, referred, NURSE, summary="days beyond criteria: physician review")
+    doctor = laptops("dr.morales")
+    doctor.sync()
+    assert doctor.case(referred) is not None
+    assert doctor.case(not_referred) is None and doctor.case(outpatient) is None
+    nurse = laptops(NURSE)  # the inpatient team's open stays, held by her or by nobody
+    nurse.sync()
+    assert nurse.case(not_referred) is not None and nurse.case(outpatient) is None
