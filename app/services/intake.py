@@ -509,17 +509,36 @@ def _merge(session: Session, draft: IntakeDraft, actor: User, case: Case, assess
 
 
 # ----- documents ---------------------------------------------------------------------------------------------------
+def _keep_centrally(session: Session, document: DocumentToFile, at: datetime) -> bool:
+    """A document attached on the central store itself (a coordinator working there): its file goes into
+    `document_files` in the same transaction, as a laptop's upload would (issue 9), so every laptop can open it.
+    Not for a laptop's document replayed by the push (`stored_as`: the file is on the laptop, which uploads it)."""
+    from app.store.models import DocumentFile
+
+    if session.get_bind().dialect.name != "postgresql" or document.stored_as is not None:
+        return False
+    if session.get(DocumentFile, document.sha256) is not None:
+        return True
+    content = document.path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != document.sha256:
+        return False  # changed since it was read: the central copy waits (never a file that is not the one seen)
+    session.add(DocumentFile(sha256=document.sha256, media_type=document.media_type, size_bytes=len(content),
+                             content=content, stored_at=at, from_device=None))
+    return True
+
+
 def _attach(session: Session, case: Case, actor: User, documents: Sequence[DocumentToFile],
             processed_dir: Path | None, at: datetime) -> list[str]:
     """Record each document on the case; the files are moved by `move_documents` once this commits."""
     stored = []
     for document in documents:
         destination = document.stored_as or processed_destination(processed_dir, case.tar, document.path.name)
+        kept = _keep_centrally(session, document, at)
         session.add(IntakeDocument(id=derived_id("document"), case_id=case.id, file_name=document.path.name,
                                    stored_path=str(destination), sha256=document.sha256,
                                    media_type=document.media_type, pages=document.pages,
                                    received_at=document.received_at.astimezone(timezone.utc), attached_at=at,
-                                   attached_by=actor.username))
+                                   attached_by=actor.username, stored_centrally_at=at if kept else None))
         record_event(session, case, actor, "document-attached", {
             "file": document.path.name, "pages": document.pages, "media_type": document.media_type,
             "sha256": document.sha256, "received_at": iso_utc(document.received_at), "stored_as": destination.name,

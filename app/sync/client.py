@@ -219,40 +219,37 @@ def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:
     with store.session() as session:
         total = intents.pending_count(session)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="umws-push") as sender:
+        def send(batch: _Batch):
+            """The request of `batch` on its way, or None: nothing in it, or the user cancelled (noted)."""
+            if not batch.mutations and not batch.records:
+                return None
+            if cancelled():
+                report.cancelled = True
+                return None
+            return sender.submit(api.push, batch.mutations, batch.records)
+
         batch = _read_batch(store)
-        if not batch.mutations and not batch.records:
-            return
-        if cancelled():
-            report.cancelled = True
-            return
-        coming = sender.submit(api.push, batch.mutations, batch.records)
-        while True:
+        coming = send(batch)
+        while coming is not None:
             answer = coming.result()
             _note_clock(report, answer)
-            following, coming = None, None
+            following = coming = None
             if batch.answered_whole(answer) and batch.mutations:
                 following = _read_batch(store, batch.last_seq, batch.audit_after)
-                if (following.mutations or following.records) and not cancelled():
-                    coming = sender.submit(api.push, following.mutations, following.records)
+                coming = send(following)
             _acknowledge(store, batch, answer, report)  # while the server works on the next batch
             progress(report.pushed, total)
             stopped = answer.get("stopped")
             if stopped:
                 report.stopped = stopped.get("message")
                 return
+            if report.cancelled:
+                return
             if coming is None:
-                if following is not None and (following.mutations or following.records):
-                    report.cancelled = True  # cancelled before the next batch went out
-                    return
                 if not batch.mutations and answer.get("audit_seq", batch.audit_seq) == batch.audit_seq:
                     return  # only records were left, and the server keeps no more of them
                 following = _read_batch(store)  # from what the outbox and the server now say
-                if not following.mutations and not following.records:
-                    return
-                if cancelled():
-                    report.cancelled = True
-                    return
-                coming = sender.submit(api.push, following.mutations, following.records)
+                coming = send(following)
             batch = following
 
 

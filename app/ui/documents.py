@@ -146,10 +146,13 @@ class DocumentsPanel(QWidget):
         header = self.table.horizontalHeader()
         for column in range(len(HEADERS) - 1):
             header.resizeSection(column, min(header.sectionSize(column), 280))
+        header.setStretchLastSection(False)  # set again after the resize, so the last column takes the rest
+        header.setStretchLastSection(True)
         if self.documents and not self.table.selectedItems():
             self.table.selectRow(0)
         if not keep_message:
-            self._say(f"{len(self.documents)} document(s). Select one and press Enter or Open to view it."
+            count = len(self.documents)
+            self._say(f"{count} document{'' if count == 1 else 's'}. Select one and press Enter or Open to view it."
                       if self.documents else "No documents were attached to this case at intake.")
         self._enable()
 

@@ -243,3 +243,20 @@ def test_the_workstations_sync_result_shows_a_document_warning(central, laptops,
     assert "'fax.pdf'" in window.statusBar().currentMessage()
     assert "has changed since it was attached" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.sync.job is None)
+
+
+def test_a_fax_attached_on_the_central_store_itself_opens_on_a_laptop(central, laptops, tmp_path):
+    """A coordinator working on the central store (--database-url): the file goes into document_files in the
+    intake's own transaction, so a laptop opens it although no laptop ever held it."""
+    from types import SimpleNamespace
+
+    tar, contents = fax_request(tmp_path, SimpleNamespace(store=central.store, username="coord.jones"), "central.pdf")
+    (row,) = document_rows(central.store, tar)
+    assert central_file(central.store, row.sha256) == contents["central.pdf"] and row.stored_centrally_at
+    (tmp_path / "processed").rename(tmp_path / "moved-away")  # the central machine's processed folder is elsewhere
+    central.act(svc.assign_case, tar, "lead.patel", assignee_username="nurse.nguyen", note="documents")
+    nurse = laptops("nurse.nguyen")
+    nurse.sync()
+    opened = documents.open_document(nurse.store, tar, "central.pdf", "nurse.nguyen",
+                                     fetch=client.document_fetcher(nurse.store))
+    assert opened.content == contents["central.pdf"] and opened.source == "downloaded"
