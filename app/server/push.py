@@ -379,9 +379,9 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     answer = {"seq": mutation.seq, "mutation_id": str(mutation.mutation_id), "outcome": outcome,
               "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
     if renumbered and kind is None:
-        answer.update(central_tar=renumbered["to"], renumbered=renumbered, message=(
-            f"TAR {renumbered['from']} was already used on the central store for another request: this request "
-            f"is TAR {renumbered['to']} now (this laptop shows the new number after the sync)."))
+        answer.update(central_tar=renumbered["to"], **_renumbered_answer(renumbered))
+    if said and said.get("renumbered") and kind is None:  # a case the change made besides its own (a transfer)
+        answer.update(_renumbered_answer(said["renumbered"]))
     if said and kind is None:
         answer.update({key: value for key, value in said.items() if key != "outcome"})
         outcome = answer["outcome"] = said.get("outcome", outcome)
@@ -396,6 +396,16 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
         server_after=case.version if case is not None and kind is None else None, outcome=outcome,
         answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at)
     return answer
+
+
+def _renumbered_answer(renumbered: dict) -> dict:
+    """Both numbers of a new case whose number the laptop gave was another request's centrally (`renumbered`: from,
+    to, and what the case is when it is not the change's own request): the laptop shows the new one after the pull,
+    and the changes it made on the case meanwhile follow it by its id (`_case_for`)."""
+    what = renumbered.get("what") or "this request"
+    return {"renumbered": renumbered, "message": (
+        f"TAR {renumbered['from']} was already used on the central store for another request: {what} is TAR "
+        f"{renumbered['to']} now (this laptop shows the new number after the sync).")}
 
 
 _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined": "decided it",

@@ -25,7 +25,8 @@ function, in one place, and nothing else:
   gave a new request, the notice date and SHA-256 of the letter it issued);
 * `makes_case=True` for an intent that makes a new case (its TAR may be taken on the central store: the server
   gives the request a central number, app.server.push); `answer(payload, result)` (optional) adds words to the
-  server's answer (a request the central store added to a case it already held: outcome 'merged').
+  server's answer (a request the central store added to a case it already held: outcome 'merged'; a case the change
+  made besides its own, numbered anew centrally: `renumbered`).
 The server imports every module of `app.services` (`load_all`) so that each registered intent is known.
 
 Ids that agree across devices: while an intent is written on the laptop, and while the server replays it, the rows

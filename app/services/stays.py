@@ -902,15 +902,27 @@ def _discharge_need(session: Session, sa: _StayAction, need: str, discharge_day:
     return new_tar
 
 
+def _transfer_renumbered(payload: dict, result: Admitted) -> dict | None:
+    """The server's answer names both numbers when the laptop's number for the new stay was another request's
+    centrally (`next_tar`: the next central number instead, as for a discharge need's request), as it does for an
+    admission taken offline (app.server.push)."""
+    given = payload.get("new_tar")
+    if not given or given == result.case.tar:
+        return None
+    return {"renumbered": {"from": given, "to": result.case.tar, "what": "the new stay"}}
+
+
 @intent("stay-transfer", commutes=changes_state,
-        complete=lambda call, result: _with_new_tars(call, "new_tar", result.case.tar))
+        complete=lambda call, result: _with_new_tars(call, "new_tar", result.case.tar), answer=_transfer_renumbered)
 def transfer_stay(session: Session, tar: str, username: str, *, transferred_at: datetime,
                   to_facility_id: uuid.UUID, level_of_care: str | None = None, requested_days: int = 1,
                   note: str = "", new_tar: str | None = None, at: datetime | None = None,
                   expected_version: int | None = None) -> Admitted:
     """The member moves to another facility: this stay ends (disposition: another acute facility, or SNF for a
     skilled or sub-acute level) and a new stay continues it there, linked, notified at the transfer (a
-    continuation, never a readmission). Both in one transaction."""
+    continuation, never a readmission). Both in one transaction. `new_tar`: the number the laptop gave the new stay
+    (kept when it is free here; the next number of this store when another request holds it, as `next_tar` does for a
+    discharge need's request)."""
     sa = _load_stay(session, tar, username, at)
     act = sa.act
     _refuse(may_record(act.actor.role, "transfer", sa.case.service_category))
@@ -932,7 +944,7 @@ def transfer_stay(session: Session, tar: str, username: str, *, transferred_at: 
     discharge_day = stay_clocks.plan_day(out)
     unused = _ledger(lambda: sa.ledger.discharge(discharge_day), refused=True)
     disposition = "snf" if level in ("snf", "sub-acute") else "another-acute"
-    new_tar = new_tar or next_tar(session)
+    new_tar = next_tar(session, new_tar)
     _discharge(session, sa, out, discharge_day, unused, disposition, [], note, transfer_to=facility.name)
     diagnoses = [(d.code, d.description) for d in sa.case.diagnoses]
     admitted = admit_stay(session, NewStay(

@@ -90,9 +90,10 @@ class Central:
         self.store = store
 
     def new_case(self, *, category: str = "outpatient", lines=(("97110", 6), ("97140", 4)),
-                 received: datetime | None = None, birth: date = date(1970, 5, 17)) -> str:
+                 received: datetime | None = None, birth: date = date(1970, 5, 17), tar: str | None = None) -> str:
+        """A request received centrally; `tar`: under that number (one a laptop gave offline, taken here first)."""
         number = next(_tars)
-        tar = f"7{os.getpid() % 1000:03d}{number:07d}"
+        tar = tar or f"7{os.getpid() % 1000:03d}{number:07d}"
         received = received or datetime.now(timezone.utc) - timedelta(hours=1)
         with self.store.session() as session, session.begin():
             # One CIN per case made here (a random one of 10^7 collided now and then over a session's cases).

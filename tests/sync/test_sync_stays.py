@@ -2,9 +2,11 @@
 nurse's laptop with its ledger and its facility; a concurrent review done offline goes up and the central ledger
 shows the approved days under the laptop's determination; a discharge offline goes up with its discharge need's
 request under the laptop's number; an admission taken offline is the same case and stay centrally; a review made on
-a stay reviewed centrally meanwhile is a conflict, never applied over the central review; every chain verifies."""
+a stay reviewed centrally meanwhile is a conflict, never applied over the central review; a transfer whose new stay's
+number is taken centrally continues under a central number, never refused; every chain verifies."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -13,7 +15,9 @@ from sqlalchemy import select
 from app.services import audit
 from app.services.conflicts import resolve_conflict
 from app.services import stays as svc
-from app.store.models import Case, CaseEvent, Member, Provider, Stay, StayDay, StayMonth, SyncConflict
+from app.store.models import (
+    AuditRecord, Case, CaseEvent, Member, Provider, Stay, StayDay, StayMonth, SyncConflict, SyncOutbox,
+)
 from tests.stays.conftest import PT, StayMaker, plan_today
 
 NURSE = "nurse.garcia"  # the inpatient team
@@ -208,6 +212,53 @@ def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_numbe
     with central.store.session() as session:
         stay = session.get(Stay, continued["stay_id"])
         assert stay.transferred_from_id == first["stay_id"] and stay.admission_source == "transfer"
+    assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
+
+
+
+def test_a_transfer_whose_number_is_taken_centrally_continues_under_a_central_number(central, laptops):
+    """The laptop's number for the new stay is another request's on the central store (a laptop restored from
+    another's image): the transfer is not refused; its new stay's case is given the next central number, the answer
+    names both, the laptop shows the new one after the pull (a `case-synced` record), and what the nurse did on the
+    new stay offline follows the case by its id, never the other request that holds the old number."""
+    tar = admitted_centrally(central)
+    nurse = laptops(NURSE)
+    nurse.sync()
+    review(nurse, tar, approve_through=plan_today())
+    first = ledger(nurse.store, tar)
+    moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
+                      to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
+    laptops_tar, new_id = moved.case.tar, moved.case.id
+    expected = plan_today() + timedelta(days=5)
+    nurse.act(svc.set_expected_discharge, laptops_tar, expected=expected)  # and she goes on working on the new stay
+    other = central.new_case(tar=laptops_tar)  # meanwhile the number is taken centrally by another request
+    other_before = events_of(central.store, other)
+    report = nurse.sync()
+    assert (report.applied, report.conflicts) == (3, 0)  # nothing refused for a number
+    with nurse.store.session() as session:
+        message = session.scalar(select(SyncOutbox.message).where(SyncOutbox.intent == "stay-transfer"))
+    assert f"TAR {laptops_tar} was already used" in message
+    continued = central.case_by_id(new_id)
+    assert continued.tar != laptops_tar and continued.tar.startswith("20000")  # the central store's own block
+    assert central.case(laptops_tar).id != new_id and events_of(central.store, laptops_tar) == other_before
+    held = ledger(central.store, continued.tar)
+    assert held["case_id"] == new_id and held["status"] == "open"
+    with central.store.session() as session:
+        stay = session.get(Stay, held["stay_id"])
+        assert stay.transferred_from_id == first["stay_id"] and stay.expected_discharge_date == expected
+        moved_out = session.scalars(select(CaseEvent).where(CaseEvent.case_id == first["case_id"],
+                                                            CaseEvent.kind == "stay-transferred")).one()
+        assert moved_out.payload["to_tar"] == continued.tar  # the old stay names the new one by its central number
+    # the laptop shows the central number now, on the same case, and says so in its audit trail
+    here, old_number = nurse.case(continued.tar), nurse.case(laptops_tar)
+    assert here is not None and here.id == new_id
+    assert old_number is None or old_number.id == central.case(laptops_tar).id  # the other request, if in her queues
+    assert ledger(nurse.store, continued.tar) == held
+    with nurse.store.session() as session:
+        synced = [json.loads(body) for body in session.scalars(select(AuditRecord.body).where(
+            AuditRecord.case_id == new_id, AuditRecord.what == "case-synced"))]
+    assert {"before": laptops_tar, "after": continued.tar} in [body.get("tar") for body in synced]
+    assert nurse.status()["pending"] == 0 and nurse.status()["conflicts"] == 0
     assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
 
 
