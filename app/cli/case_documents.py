@@ -5,10 +5,17 @@ laptop from the sync server, which refuses a case outside the user's queues). Ea
 case: under --as USER, else under the operating-system user (like `umws case show`).
 Exit codes: 0 done, 2 an unknown case or document (nothing written), 3 refused (the user may not see the case),
 1 the file is not reachable now (offline: sync when online to fetch it).
+
+The copy is written to a temporary file beside FILE (readable by this user only) and renamed to FILE once it is
+whole, so a failure (the download, a full disk, Ctrl+C) never leaves a partial FILE, and a FILE that was there
+stays as it was. A FILE that is not a regular file (/dev/stdout, a pipe) is written directly.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 from app.cli import (EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNEXPECTED, CliError, add_store_option, open_store_for,
@@ -99,12 +106,38 @@ def run_document(args: argparse.Namespace) -> int:
         store.close()
     target = Path(args.out)
     try:
-        target.write_bytes(opened.content)
+        write_whole(target, opened.content)
     except OSError as error:
-        raise CliError(f"cannot write {target}: {error.strerror or error}", EXIT_BAD_INPUT) from error
+        raise CliError(f"cannot write {target}: {error.strerror or error}; nothing was written there",
+                       EXIT_BAD_INPUT) from error
     if args.json:
         print_json({"tar": args.tar, "document": opened.document.to_json(), "source": opened.source,
                     "out": str(target), "size_bytes": len(opened.content)})
     warn(f"Wrote '{opened.document.file_name}' of TAR {args.tar} ({opened.document.pages} page(s), "
          f"{len(opened.content):,} bytes, from {opened.source}) to {target}.")
     return 0
+
+
+def write_whole(target: Path, content: bytes) -> None:
+    """`content` in `target`, all of it or none of it (see the module docstring)."""
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(target, "wb") as handle:
+            handle.write(content)
+        return
+    descriptor, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(part, target)
+    except BaseException:
+        try:
+            os.unlink(part)
+        except OSError:
+            pass
+        raise

@@ -10,16 +10,29 @@
   laptop: a download from the sync server, which checks the user's scope and audits it), kept in `document_files`.
   Every open is a view of the case in this store's audit trail, naming the document and where its bytes came from.
 
-`fetch` is given by the caller (app.sync.client.fetch_document on an enrolled laptop): services do not talk to the
-network themselves. It raises `Unreachable` (offline) or `ActionRefused` (the server's refusal, e.g. outside the
-user's queues).
+`fetch` is given by the caller (app.sync.client.document_fetcher on an enrolled laptop): services do not talk to
+the network themselves. It raises `Unreachable` (offline), `ActionRefused` (the server's refusal, e.g. outside the
+user's queues) or `Cancelled` (the user stopped the download: nothing of it is kept, nothing is audited here).
+
+The viewer's copies (`opened_folder`, `keep_opened_copy`, `remove_opened_copies`): the workstation hands the
+system's viewer a plain copy of a member document in `opened-documents`, a folder of the user's data directory only
+the user can read. The copies are removed again: those not opened for `COPIES_KEPT_FOR` (12 hours: a working day,
+so a document opened in the morning still opens from its copy in the afternoon, and one opened yesterday is gone
+at the next morning's start; a copy's age counts from its last open) when the workstation starts and when it
+quits, and all of them when the user signs out (the next person to sign in on this computer finds none). A copy
+the viewer still holds open (Windows refuses to delete it) is left for the next time, silently.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import re
+import stat
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +44,11 @@ from app.services import audit
 from app.services.cases import InvalidInput, NotFound, _acting_user, case_by_tar
 from app.store.models import Case, DocumentFile, IntakeDocument, User, utcnow
 
+log = logging.getLogger(__name__)
+
+OPENED_FOLDER = "opened-documents"  # in the user's data directory (app.store.engine.data_dir)
+COPIES_KEPT_FOR = timedelta(hours=12)  # a viewer's copy not opened for this long goes at the next start or quit
+
 
 class Unavailable(Exception):
     """The file is neither in this store nor reachable now; the message says what to do."""
@@ -38,6 +56,10 @@ class Unavailable(Exception):
 
 class Unreachable(Unavailable):
     """`fetch` could not reach the central store (offline)."""
+
+
+class Cancelled(Exception):
+    """The user cancelled the download while it was under way; nothing of it was kept."""
 
 
 @dataclass(frozen=True)
@@ -167,3 +189,79 @@ def open_document(store, tar: str, document: str, username: str | None, *, viewe
                           case_id=case.id, tar=case.tar,
                           details={"document": info.id, "sha256": info.sha256, "source": source, "via": via})
     return Opened(info, content, source)
+
+
+# --- the viewer's copies --------------------------------------------------------------------------------------
+def opened_folder(*, create: bool = True) -> Path:
+    """The folder of the copies handed to the system's viewer: only this user can read it."""
+    from app.store.engine import data_dir
+
+    folder = data_dir() / OPENED_FOLDER
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(folder, 0o700)
+        except OSError:
+            pass
+    return folder
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^\w.\- ]", "_", name).strip() or "document"
+
+
+def keep_opened_copy(tar: str, opened: Opened) -> Path:
+    """Write (or reuse) the viewer's copy of an opened document, readable by this user only. Its modification time
+    is set to now even when the copy was there already: a copy's age counts from its last open."""
+    path = opened_folder() / f"{tar}_{opened.document.sha256[:12]}_{_safe_name(opened.document.file_name)}"
+    try:
+        same = path.is_file() and path.read_bytes() == opened.content
+    except OSError:
+        same = False
+    if same:
+        try:
+            os.utime(path)
+        except OSError:  # a viewer holding it (Windows): it is still the document, only its age is not renewed
+            pass
+    else:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(opened.content)
+        os.chmod(path, 0o600)
+    return path
+
+
+@dataclass(frozen=True)
+class CopiesRemoved:
+    removed: int  # copies deleted
+    left: int  # copies old enough that could not be deleted now (e.g. a viewer holds one): tried again next time
+
+
+def remove_opened_copies(*, older_than: timedelta | None = COPIES_KEPT_FOR, now: float | None = None,
+                         folder: Path | None = None) -> CopiesRemoved:
+    """Delete the viewer's copies not opened for `older_than` (None: all of them). Never raises: a copy that cannot
+    be deleted is counted in `left` and stays for the next time; the log gets the counts only (the file names are
+    member documents' names)."""
+    folder = folder if folder is not None else opened_folder(create=False)
+    now = time.time() if now is None else now
+    removed = left = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no folder yet (nothing was ever opened), or unreadable: nothing to do now
+        return CopiesRemoved(0, 0)
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                continue  # the workstation makes no folders here; left alone
+            if older_than is not None and now - info.st_mtime < older_than.total_seconds():
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError:
+            left += 1
+    if removed or left:
+        log.info("viewer's copies: %d removed, %d left for next time", removed, left)
+    return CopiesRemoved(removed, left)

@@ -15,6 +15,7 @@ import httpx
 from app.server import PROTOCOL
 
 TIMEOUT = httpx.Timeout(120.0, connect=5.0)  # a batch on a busy central store may take a while
+DOWNLOAD_CHUNK = 64 * 1024  # a document download is read this much at a time; cancel is looked at in between
 
 
 class SyncError(Exception):
@@ -37,6 +38,10 @@ class SignInNeeded(SyncError):
 
 class DeviceRevoked(SyncError):
     code = "revoked"
+
+
+class DownloadCancelled(Exception):
+    """The caller's `cancelled()` said stop while a download was under way; what had come was dropped."""
 
 
 class ServerRefused(SyncError):
@@ -91,12 +96,15 @@ class Api:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
+    def _offline(self, error: httpx.TransportError) -> Offline:
+        return Offline(f"The sync server at {self.url} cannot be reached ({type(error).__name__}). Working "
+                       "offline: every change is kept on this laptop and goes up at the next sync.")
+
     def post(self, path: str, body: dict) -> dict:
         try:
             response = self.client.post(path, json=body, headers=self.headers())
         except httpx.TransportError as error:
-            raise Offline(f"The sync server at {self.url} cannot be reached ({type(error).__name__}). Working "
-                          "offline: every change is kept on this laptop and goes up at the next sync.") from error
+            raise self._offline(error) from error
         return self._answer(response)
 
     def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
@@ -104,8 +112,7 @@ class Api:
             return self.client.request(method, path, headers={**self.headers(), **kwargs.pop("headers", {})},
                                        **kwargs)
         except httpx.TransportError as error:
-            raise Offline(f"The sync server at {self.url} cannot be reached ({type(error).__name__}). Working "
-                          "offline: every change is kept on this laptop and goes up at the next sync.") from error
+            raise self._offline(error) from error
 
     def _answer(self, response: httpx.Response) -> dict:
         try:
@@ -154,10 +161,35 @@ class Api:
         return self._answer(self._send("PUT", f"/v1/documents/{sha256}", content=content,
                                        headers={"Content-Type": "application/octet-stream"}))
 
-    def fetch_document(self, document_id: str) -> bytes:
-        """A document's file from the central store (refused, ServerRefused, outside the user's queues)."""
-        response = self._send("POST", "/v1/documents/fetch", json={"document_id": document_id})
-        if response.status_code == 200:
-            return response.content
-        self._answer(response)
-        raise ServerRefused(f"The sync server answered {response.status_code}.")
+    def fetch_document(self, document_id: str, *, progress: Callable[[int, int], None] | None = None,
+                       cancelled: Callable[[], bool] | None = None, chunk_size: int = DOWNLOAD_CHUNK) -> bytes:
+        """A document's file from the central store (refused, ServerRefused, outside the user's queues).
+
+        The answer is read `chunk_size` bytes at a time: `progress(received, total)` after each chunk (total: the
+        answer's Content-Length, 0 when unknown), and `cancelled()` before the request and after each chunk; when
+        it says stop, the connection is closed, what came is dropped, and DownloadCancelled is raised."""
+        progress = progress or (lambda received, total: None)
+        cancelled = cancelled or (lambda: False)
+        if cancelled():
+            raise DownloadCancelled("The download was cancelled before it started.")
+        try:
+            with self.client.stream("POST", "/v1/documents/fetch", json={"document_id": document_id},
+                                    headers=self.headers()) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._answer(response)
+                    raise ServerRefused(f"The sync server answered {response.status_code}.")
+                try:
+                    total = max(0, int(response.headers.get("content-length") or 0))
+                except ValueError:
+                    total = 0
+                received = bytearray()
+                progress(0, total)
+                for chunk in response.iter_bytes(chunk_size):
+                    received += chunk
+                    progress(len(received), max(total, len(received)) if total else 0)
+                    if cancelled():
+                        raise DownloadCancelled(f"The download was cancelled after {len(received):,} bytes.")
+                return bytes(received)
+        except httpx.TransportError as error:  # before the answer, or the connection lost in the middle of it
+            raise self._offline(error) from error

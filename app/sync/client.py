@@ -366,12 +366,16 @@ def _confirm(store, hashes: list[str]) -> None:
                         .values(stored_centrally_at=utcnow()).execution_options(synchronize_session=False))
 
 
-def document_fetcher(store, *, transport=None) -> Callable[[str], bytes] | None:
+def document_fetcher(store, *, transport=None, progress: Callable[[int, int], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> Callable[[str], bytes] | None:
     """For app.services.documents.open_document on an enrolled laptop: `fetch(document_id)` downloads the file
     from the sync server (None: this store is not enrolled in sync). Offline and a lapsed sign-in are
-    `Unreachable`; the server's refusal (outside the user's queues, not uploaded yet) is `ActionRefused`."""
+    `Unreachable`; the server's refusal (outside the user's queues, not uploaded yet) is `ActionRefused`. The
+    download streams in chunks (app.sync.api.Api.fetch_document): `progress(received, total)` in bytes after each,
+    and `cancelled()` between them; a cancelled download is `Cancelled`, and nothing of it is returned."""
     from app.services.cases import ActionRefused
-    from app.services.documents import Unavailable, Unreachable
+    from app.services.documents import Cancelled, Unavailable, Unreachable
+    from app.sync.api import DownloadCancelled
 
     if server_of(store) is None:
         return None
@@ -383,7 +387,9 @@ def document_fetcher(store, *, transport=None) -> Callable[[str], bytes] | None:
             raise Unreachable(f"{error} Then open the document again.") from error
         try:
             with api:
-                return api.fetch_document(document_id)
+                return api.fetch_document(document_id, progress=progress, cancelled=cancelled)
+        except DownloadCancelled as error:
+            raise Cancelled("The download was cancelled; nothing of it was kept.") from error
         except (SignInNeeded, DeviceRevoked) as error:
             raise Unreachable(str(error)) from error
         except ServerRefused as error:

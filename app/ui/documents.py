@@ -1,25 +1,28 @@
 """The Documents tab of an open case: the faxed and scanned files attached at intake, and Open (issue 9).
 
 The list says where each file is (this laptop, the central store, or only the laptop that received it). Open gets
-the bytes off the GUI thread (the case's own `TaskQueue`: app.services.documents.open_document, which reads the
+the bytes off the GUI thread (the tab's own `TaskQueue`: app.services.documents.open_document, which reads the
 local file, the store's copy, or downloads it from the sync server, each checked by SHA-256, and audits the view),
-writes a copy in a private folder of this user's data directory and opens it with the system's viewer
+writes a copy in a private folder of this user's data directory (app.services.documents.keep_opened_copy; the
+copies are removed again at start, quit and sign-out: app.ui.work_session) and opens it with the system's viewer
 (QDesktopServices). A file on neither this laptop nor reachable says so plainly: sync when online to fetch it.
+
+A download shows its progress beside Open, with Cancel download (Alt+W): the download stops at its next chunk
+(app.sync.api.DOWNLOAD_CHUNK), nothing of it is kept, and the tab says it was cancelled. Closing the case cancels
+it too.
 
 Keyboard: Tab reaches the list, arrows move, Enter (or Alt+O) opens the selected document.
 """
 from __future__ import annotations
 
 import logging
-import os
-import re
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QUrl, Qt
+from PySide6.QtCore import QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.domain.plantime import format_instant
 from app.ui.tasks import Job, TaskQueue
@@ -41,26 +44,21 @@ def where_text(info) -> str:
             "syncs")
 
 
-def opened_folder() -> Path:
-    """A folder only this user can read, for the copies handed to the system's viewer."""
-    from app.store.engine import data_dir
-
-    folder = data_dir() / "opened-documents"
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(folder, 0o700)
-    except OSError:
-        pass
-    return folder
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\- ]", "_", name).strip() or "document"
+def size_text(count: int) -> str:
+    """A number of bytes in words: "640 bytes", "64 KB", "12.5 MB"."""
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
 
 
 class DocumentsPanel(QWidget):
     """The case's documents with an Open button. `opener(path)` shows a file (default: the system's viewer);
-    `fetcher_for(store)` gives the download function (default: app.sync.client.document_fetcher)."""
+    `fetcher_for(store, progress=, cancelled=)` gives the download function (default:
+    app.sync.client.document_fetcher)."""
+
+    progressed = Signal(int, int)  # a download's bytes received and expected: emitted on the worker thread
 
     def __init__(self, store, viewer, tar: str, parent=None, *, opener: Callable[[Path], bool] | None = None,
                  fetcher_for: Callable | None = None):
@@ -75,6 +73,9 @@ class DocumentsPanel(QWidget):
         self._fetcher_for = fetcher_for
         self._queue = TaskQueue(f"documents {tar}", self)
         self._busy = False
+        self._opening: tuple[Job, object] | None = None  # the open under way and its document
+        self.cancelled_downloads = 0  # opens that ended cancelled (tests wait on it)
+        self.progressed.connect(self._show_progress)
         self.setAccessibleName("Documents")
         layout = QVBoxLayout(self)
         self.table = QTableWidget(0, len(HEADERS))
@@ -103,6 +104,19 @@ class DocumentsPanel(QWidget):
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_selected)
         row.addWidget(self.open_button)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Download progress")
+        self.progress.setMinimumWidth(220)
+        self.progress.setMaximumWidth(320)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        row.addWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel do&wnload")
+        self.cancel_button.setAccessibleName("Cancel download")
+        self.cancel_button.setToolTip("Stop fetching the document from the central store; nothing of it is kept")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.cancel_button.hide()
+        row.addWidget(self.cancel_button)
         row.addStretch(1)
         layout.addLayout(row)
         self.message = QLabel("Reading the documents…")
@@ -111,6 +125,7 @@ class DocumentsPanel(QWidget):
         self.message.setAccessibleName("Documents: Reading the documents…")
         layout.addWidget(self.message)
         self.setTabOrder(self.table, self.open_button)
+        self.setTabOrder(self.open_button, self.cancel_button)
         if isinstance(parent, QDialog):
             parent.finished.connect(self.close_down)
         self.reload()
@@ -174,28 +189,67 @@ class DocumentsPanel(QWidget):
         if info is None or self._busy:
             return None
         store, tar, username, fetcher_for = self.store, self.tar, self.viewer.username, self._fetcher_for
+        progressed = self.progressed
         self._busy = True
         self._enable()
         self._say(f"Opening '{info.file_name}'…" if info.here
                   else f"Fetching '{info.file_name}' from the central store…")
 
         def work(progress, cancelled):
-            from app.services.documents import open_document
+            from app.services.documents import keep_opened_copy, open_document
 
-            opened = open_document(store, tar, info.id, username, fetch=fetcher_for(store), via="workstation")
-            path = opened_folder() / f"{tar}_{opened.document.sha256[:12]}_{_safe_name(opened.document.file_name)}"
-            if not path.exists() or path.read_bytes() != opened.content:
-                path.write_bytes(opened.content)
-                os.chmod(path, 0o600)
-            return opened, path
+            fetch = fetcher_for(store, progress=progressed.emit, cancelled=cancelled)
+            opened = open_document(store, tar, info.id, username, fetch=fetch, via="workstation")
+            return opened, keep_opened_copy(tar, opened)
 
         job = self._queue.submit(work, "open document")
+        self._opening = (job, info)
+        if not info.here:  # a download: its progress and Cancel show at once (a local read takes no time)
+            self._show_download(0, 0)
         job.succeeded.connect(self._opened)
         job.failed.connect(lambda error, info=info: self._refused(info, error))
-        job.finished.connect(self._idle)
+        job.finished.connect(lambda job=job, info=info: self._idle(job, info))
         return job
 
-    def _idle(self) -> None:
+    def downloading(self) -> bool:
+        """A download's progress and Cancel are showing."""
+        return not self.cancel_button.isHidden()
+
+    def cancel_download(self) -> None:
+        """Stop the open under way at the download's next chunk; nothing of it is kept."""
+        if self._opening is None:
+            return
+        job, info = self._opening
+        job.cancel()
+        self.cancel_button.setEnabled(False)
+        self._say(f"Cancelling the download of '{info.file_name}'…")
+
+    def _show_download(self, received: int, total: int) -> None:
+        if self.cancel_button.isHidden():
+            self.progress.show()
+            self.cancel_button.setEnabled(True)
+            self.cancel_button.show()
+        if total > 0:
+            self.progress.setRange(0, 1000)  # per mille: bytes may not fit a progress bar's int
+            self.progress.setValue(min(1000, received * 1000 // total))
+            self.progress.setFormat(f"{size_text(received)} of {size_text(total)}")
+        else:
+            self.progress.setRange(0, 0)  # busy until the server says how much comes
+        self.progress.setAccessibleDescription(self.progress.format() if total > 0 else "Starting the download")
+
+    def _show_progress(self, received: int, total: int) -> None:
+        if self._opening is not None and not self._opening[0].is_cancelled():
+            self._show_download(received, total)
+
+    def _idle(self, job: Job, info) -> None:
+        if self._opening is not None and self._opening[0] is job:
+            self._opening = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        if job.is_cancelled() and job.error is None:  # cancelled after the download had come whole
+            self.cancelled_downloads += 1
+            self._say(f"Cancelled: '{info.file_name}' was not opened.")
+            self.reload(keep_message=True)  # a download that had come whole is kept (checked, and audited)
         self._busy = False
         self._enable()
 
@@ -211,9 +265,13 @@ class DocumentsPanel(QWidget):
 
     def _refused(self, info, error) -> None:
         from app.services.cases import ActionRefused, NotFound
-        from app.services.documents import Unavailable, Unreachable
+        from app.services.documents import Cancelled, Unavailable, Unreachable
 
-        if isinstance(error, Unreachable):
+        if isinstance(error, Cancelled):
+            self.cancelled_downloads += 1
+            self._say(f"Download cancelled: '{info.file_name}' was not opened, and nothing of it was kept on this "
+                      "laptop. Open it again to fetch it.")
+        elif isinstance(error, Unreachable):
             self._say(f"'{info.file_name}' is not on this laptop and the central store cannot be reached: sync "
                       "when online to fetch it.")
         elif isinstance(error, (Unavailable, ActionRefused, NotFound)):

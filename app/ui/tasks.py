@@ -29,14 +29,15 @@ Work = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 
 
 def _expected_refusals() -> tuple[type[BaseException], ...]:
-    """What the services say to the user (a rule, authority, bad input, a wrong password): not bugs."""
+    """What the services say to the user (a rule, authority, bad input, a wrong password, a download the user
+    cancelled): not bugs."""
     from app.services.auth import AuthRefused, BadPassword, SignInRefused
     from app.services.cases import ActionRefused, InvalidInput, NotFound
     from app.services.criteria import InvalidInput as CriteriaInvalidInput
-    from app.services.documents import Unavailable
+    from app.services.documents import Cancelled, Unavailable
 
     return (ActionRefused, InvalidInput, NotFound, CriteriaInvalidInput, SignInRefused, AuthRefused, BadPassword,
-            Unavailable)
+            Unavailable, Cancelled)
 
 
 def _log_failure(kind: str, name: str, error: BaseException) -> None:

@@ -9,6 +9,12 @@ unsaved dialog input is dropped) and gets their own window. File > Lock screen (
 File > Sign out (Ctrl+Shift+Q) signs out and asks who signs in next; closing the main window signs out and quits.
 Each lock, unlock, sign-in and sign-out is an audit record (`app.services.auth`).
 
+The copies of member documents handed to the system's viewer (the case's Documents tab,
+`app.services.documents.remove_opened_copies`): those not opened for 12 hours are removed when the workstation
+starts and when it quits, and all of them when a user signs out (File > Sign out, another user signing in at the
+lock, or the lock dialog closed), so the next person to sign in finds none. A copy a viewer still holds (Windows)
+stays until the next time, without a message.
+
 The application does not quit when its last window is hidden or closed: the session quits it when the user quits.
 """
 from __future__ import annotations
@@ -112,6 +118,7 @@ class WorkSession(QObject):
     # --- signing in ----------------------------------------------------------------------------------------
 
     def start(self) -> SignInDialog:
+        remove_copies(every=False)
         return self._ask(self.first_username or self.settings.value(LAST_USER_KEY, "", str))
 
     def _ask(self, username: str = "") -> SignInDialog:
@@ -235,6 +242,7 @@ class WorkSession(QObject):
                 self._leaving = False
         if record and user is not None:
             self._record_sign_out(user.username)
+            remove_copies(every=True)  # the case windows are closed: their downloads are over
 
     def _record_sign_out(self, username: str) -> None:
         try:  # a single audit record: milliseconds, and it must be written before the application quits
@@ -258,9 +266,21 @@ class WorkSession(QObject):
     def quit(self) -> None:
         self.idle.stop()
         self.queue.stop()
+        remove_copies(every=False)
         app = QApplication.instance()
         if app is not None:
             app.quit()
+
+
+def remove_copies(*, every: bool) -> None:
+    """Remove the viewer's copies of documents: those not opened for 12 hours, or `every` one. Never in the way of
+    starting, quitting or signing out: what cannot be removed now stays for the next time."""
+    from app.services.documents import remove_opened_copies
+
+    try:
+        remove_opened_copies(older_than=None) if every else remove_opened_copies()
+    except Exception:  # noqa: BLE001 - a clean-up never stops the workstation; the next one tries again
+        log.warning("the viewer's copies were not removed this time", exc_info=True)
 
 
 def _inside(widget: QWidget, dialog: QWidget | None) -> bool:

@@ -19,6 +19,7 @@ from app.domain.intake.draft import DiagnosisPart, IntakeDraft, LinePart, Member
 from app.services import cases as svc
 from app.services import documents, inbox
 from app.store.models import AuditRecord, DocumentFile, IntakeDocument, SyncChange
+from app.sync import api as api_module
 from app.sync import client
 from app.sync.api import Api, Offline, ServerRefused
 from tests.intake.documents import fax_pdf, fax_tiff
@@ -260,3 +261,153 @@ def test_a_fax_attached_on_the_central_store_itself_opens_on_a_laptop(central, l
     opened = documents.open_document(nurse.store, tar, "central.pdf", "nurse.nguyen",
                                      fetch=client.document_fetcher(nurse.store))
     assert opened.content == contents["central.pdf"] and opened.source == "downloaded"
+
+
+def big_fax_on_the_nurses_laptop(central, laptops, tmp_path):
+    """A 200-page fax (about 160 KB: three download chunks) received on a coordinator's laptop and synced, its file
+    gone from there; the nurse the case is assigned to has the case on her laptop but not the file."""
+    coordinator = signed_in(laptops)
+    tar, contents = fax_request(tmp_path, coordinator, "big-fax.pdf", pages=200)
+    assert coordinator.sync().documents_uploaded == 1
+    (tmp_path / "processed").rename(tmp_path / "gone")
+    central.act(svc.assign_case, tar, "lead.patel", assignee_username="nurse.nguyen", note="documents")
+    nurse = laptops("nurse.nguyen")
+    nurse.sync()
+    content = contents["big-fax.pdf"]
+    assert len(content) > 2 * api_module.DOWNLOAD_CHUNK
+    return nurse, tar, content
+
+
+def laptop_state(laptop, tar: str) -> tuple[int, list[bool], int]:
+    """Files kept in the laptop's store, whether each document is here, and the laptop's views naming a document."""
+    with laptop.store.session() as session:
+        kept = session.scalar(select(func.count()).select_from(DocumentFile))
+        here = [d.here for d in documents.list_documents(session, tar)]
+        bodies = [json.loads(b) if isinstance(b, str) else b for b in session.scalars(
+            select(AuditRecord.body).where(AuditRecord.tar == tar, AuditRecord.action == "view"))]
+    return kept, here, sum(1 for b in bodies if (b.get("details") or {}).get("document"))
+
+
+def test_a_download_cancelled_after_its_first_chunk_keeps_nothing(central, laptops, tmp_path):
+    nurse, tar, content = big_fax_on_the_nurses_laptop(central, laptops, tmp_path)
+    before = laptop_state(nurse, tar)
+    assert before[1] == [False]
+    seen: list[tuple[int, int]] = []
+    fetch = client.document_fetcher(nurse.store, progress=lambda received, total: seen.append((received, total)),
+                                    cancelled=lambda: any(received for received, _ in seen))
+    with pytest.raises(documents.Cancelled):
+        documents.open_document(nurse.store, tar, "big-fax.pdf", "nurse.nguyen", fetch=fetch)
+    assert seen == [(0, len(content)), (api_module.DOWNLOAD_CHUNK, len(content))]  # stopped after the first chunk
+    assert laptop_state(nurse, tar) == before  # nothing kept, nothing audited here
+
+    seen.clear()  # opened again, not cancelled: it comes chunk by chunk, whole, and is kept
+    fetch = client.document_fetcher(nurse.store, progress=lambda received, total: seen.append((received, total)))
+    opened = documents.open_document(nurse.store, tar, "big-fax.pdf", "nurse.nguyen", fetch=fetch)
+    assert opened.content == content and opened.source == "downloaded"
+    assert len(seen) > 3 and seen[-1] == (len(content), len(content))
+    assert laptop_state(nurse, tar)[:2] == (before[0] + 1, [True])
+
+
+def test_the_documents_tab_shows_a_download_and_cancel_stops_it(central, laptops, tmp_path, qtbot):
+    import threading
+
+    from PySide6.QtCore import QSettings, Qt
+
+    from app.store.worklist import viewer_for
+    from app.ui.main_window import MainWindow
+
+    nurse, tar, content = big_fax_on_the_nurses_laptop(central, laptops, tmp_path)
+    before = laptop_state(nurse, tar)
+    first_chunk, go_on = threading.Event(), threading.Event()
+
+    def held_after_the_first_chunk(store, *, progress, cancelled):
+        """The real download, held after its first chunk until the test has pressed Cancel."""
+        def reported(received, total):
+            progress(received, total)
+            if received and not first_chunk.is_set():
+                first_chunk.set()
+                go_on.wait(30)
+        return client.document_fetcher(store, progress=reported, cancelled=cancelled)
+
+    with nurse.store.session() as session:
+        viewer = viewer_for(session, "nurse.nguyen")
+    window = MainWindow(nurse.store, viewer, QSettings(str(tmp_path / "n.ini"), QSettings.Format.IniFormat),
+                        watch_ms=0)
+    qtbot.addWidget(window)
+    window.show()
+    view = window.open_case(tar)
+    panel = view.documents_tab
+    panel._fetcher_for = held_after_the_first_chunk
+    view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: len(panel.documents) == 1)
+    assert not panel.downloading() and panel.cancel_button.isHidden()
+    panel.table.selectRow(0)
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(first_chunk.is_set, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.progress.value() > 0)
+    assert panel.downloading() and panel.cancel_button.isVisible() and panel.cancel_button.isEnabled()
+    assert panel.progress.format() == f"64 KB of {len(content) / 1024:.0f} KB"
+    assert panel.last_message == "Fetching 'big-fax.pdf' from the central store…"
+    assert not panel.open_button.isEnabled()
+    view.resize(900, 560)
+    qtbot.wait(50)
+    shot = Path(os.environ.get("UMWS_SCREENSHOTS") or tmp_path) / "case-documents-downloading.png"
+    assert view.grab().save(str(shot))
+
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.last_message == "Cancelling the download of 'big-fax.pdf'…" and not panel.cancel_button.isEnabled()
+    go_on.set()
+    qtbot.waitUntil(lambda: panel.cancelled_downloads == 1, timeout=20_000)
+    assert panel.last_message.startswith("Download cancelled: 'big-fax.pdf' was not opened, and nothing of it was "
+                                         "kept on this laptop.")
+    qtbot.waitUntil(lambda: panel.open_button.isEnabled())
+    assert panel.cancel_button.isHidden() and panel.progress.isHidden()
+    assert panel.last_opened is None
+    assert laptop_state(nurse, tar) == before
+    assert panel.table.item(0, 5).text() == "On the central store (opens when online)"
+    view.close()
+    window.close()
+
+
+def test_cli_leaves_no_partial_file_when_writing_fails(central, laptops, tmp_path, central_store, isolated_home):
+    """`umws case document … --out FILE` on a disk that takes only 4 KB more (a real limit: RLIMIT_FSIZE in the
+    CLI's own process): it fails saying so, and FILE is absent, or as it was before."""
+    import resource
+    import subprocess
+    import sys
+
+    coordinator = signed_in(laptops)
+    tar, contents = fax_request(tmp_path, coordinator, "big-fax.pdf", pages=200)
+    coordinator.sync()
+    url = central_store.engine.url.render_as_string(hide_password=False)
+    root = Path(__file__).resolve().parents[2]
+
+    def cli(out: Path, limit: int | None) -> subprocess.CompletedProcess:
+        def small_disk():
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return subprocess.run(
+            [sys.executable, "-m", "app", "case", "document", tar, "big-fax.pdf", "--out", str(out),
+             "--database-url", url, "--as", "lead.patel"],
+            env={**os.environ, "UMWS_HOME": str(isolated_home), "PYTHONPATH": str(root),
+                 "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd=root, capture_output=True, text=True, timeout=120, preexec_fn=small_disk)
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    new = folder / "copy.pdf"
+    failed = cli(new, 4096)
+    assert not new.exists() and list(folder.iterdir()) == []  # no partial file, no temporary file left
+    assert failed.returncode == 2, failed.stderr
+    assert f"cannot write {new}" in failed.stderr and "nothing was written there" in failed.stderr
+
+    kept = folder / "earlier.pdf"
+    kept.write_bytes(b"an earlier copy")
+    assert cli(kept, 4096).returncode == 2
+    assert kept.read_bytes() == b"an earlier copy" and sorted(folder.iterdir()) == [kept]
+
+    written = cli(kept, None)  # the disk has room again
+    assert written.returncode == 0, written.stderr
+    assert kept.read_bytes() == contents["big-fax.pdf"] and sorted(folder.iterdir()) == [kept]

@@ -54,7 +54,8 @@ class Viewer:
         return True
 
 
-def test_the_documents_tab_lists_opens_and_says_when_a_file_cannot_be_fetched(qtbot, store, tmp_path, monkeypatch):
+def test_the_documents_tab_lists_opens_and_says_when_a_file_cannot_be_fetched(qtbot, store, tmp_path, monkeypatch,
+                                                                               isolated_home):
     monkeypatch.setattr("app.ui.documents.QDesktopServices", Viewer)
     Viewer.opened = []
     tar, files = faxed_case(store, tmp_path)
@@ -84,6 +85,8 @@ def test_the_documents_tab_lists_opens_and_says_when_a_file_cannot_be_fetched(qt
     qtbot.waitUntil(lambda: len(Viewer.opened) == 1)
     assert Viewer.opened[0].read_bytes() == files["tar-request.pdf"].read_bytes()
     qtbot.waitUntil(lambda: panel.last_message.startswith("Opened 'tar-request.pdf'"))
+    assert panel.cancel_button.isHidden() and panel.progress.isHidden()  # a file on this laptop: no download
+    assert Viewer.opened[0].parent == isolated_home / "opened-documents"  # the copies removed at sign-out
     with store.session() as session:
         bodies = [json.loads(b) if isinstance(b, str) else b for b in session.scalars(
             select(AuditRecord.body).where(AuditRecord.tar == tar, AuditRecord.action == "view",
@@ -97,7 +100,7 @@ def test_the_documents_tab_lists_opens_and_says_when_a_file_cannot_be_fetched(qt
     def offline(document_id):
         raise Unreachable("The central store cannot be reached")
 
-    panel._fetcher_for = lambda _store: offline
+    panel._fetcher_for = lambda _store, **_progress_and_cancel: offline
     panel.reload()
     qtbot.waitUntil(lambda: panel.table.item(0, 5) is not None
                     and panel.table.item(0, 5).text().startswith("Not on this laptop"))
