@@ -25,7 +25,7 @@ from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 import shiboken6
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.services import auth
 from app.store.engine import Store
@@ -230,6 +230,8 @@ class WorkSession(QObject):
         self._unlock_windows()
         for widget in self.hidden:
             if shiboken6.isValid(widget) and widget is not window and widget is not self.dialog:
+                if isinstance(widget, QDialog):  # a hidden dialog's close() does not end it: `finished` never
+                    widget.reject()  # came, and a case window's tabs went on working (a download, a save)
                 widget.close()
         self.hidden = []
         if window is not None:

@@ -205,3 +205,24 @@ def test_the_idle_minutes_come_from_the_store_setting(qtbot, session, store, clo
     assert session.idle.limit_seconds == 120
     clock.now += 121
     assert session.idle.check() and session.locked
+
+
+def test_signing_out_at_the_lock_ends_the_hidden_case_windows_and_their_work(qtbot, session, store):
+    """A case window hidden by the lock gets no close event of its own when the next user signs the first out:
+    it is ended as a dialog (`finished`), which stops its tabs' work (a document download, the checklist's
+    saves) before the viewer's copies are removed."""
+    tar = CaseMaker(store)(category="outpatient")
+    sign_in(qtbot, session.start(), "nurse.nguyen", "demo-um-nurse")
+    qtbot.waitUntil(lambda: session.window is not None)
+    window = session.window
+    view = window.open_case(tar)
+    qtbot.waitUntil(lambda: view.actions.ready)
+    ended = []
+    view.finished.connect(ended.append)
+    documents_queue = view.documents_tab._queue
+    lock = session.lock()
+    assert not view.isVisible()
+    sign_in(qtbot, lock, "dr.shah", "demo-medical-director")
+    qtbot.waitUntil(lambda: session.window is not None and session.window is not window)
+    assert ended, "the hidden case window was never ended"
+    assert documents_queue not in type(documents_queue)._live  # its Documents tab's worker stopped
