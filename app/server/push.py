@@ -380,7 +380,7 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
               "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
     if renumbered and kind is None:
         answer.update(central_tar=renumbered["to"], **_renumbered_answer(renumbered))
-    if said and said.get("renumbered") and kind is None:  # a case the change made besides its own (a transfer)
+    if said and said.get("renumbered") and kind is None:  # cases the change made besides its own (a transfer, needs)
         answer.update(_renumbered_answer(said["renumbered"]))
     if said and kind is None:
         answer.update({key: value for key, value in said.items() if key != "outcome"})
@@ -398,14 +398,16 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     return answer
 
 
-def _renumbered_answer(renumbered: dict) -> dict:
-    """Both numbers of a new case whose number the laptop gave was another request's centrally (`renumbered`: from,
-    to, and what the case is when it is not the change's own request): the laptop shows the new one after the pull,
-    and the changes it made on the case meanwhile follow it by its id (`_case_for`)."""
-    what = renumbered.get("what") or "this request"
-    return {"renumbered": renumbered, "message": (
-        f"TAR {renumbered['from']} was already used on the central store for another request: {what} is TAR "
-        f"{renumbered['to']} now (this laptop shows the new number after the sync).")}
+def _renumbered_answer(renumbered: dict | list[dict]) -> dict:
+    """Both numbers of each new case whose number the laptop gave was another request's centrally (`renumbered`:
+    from, to, and what the case is when it is not the change's own request; a list for a discharge's needs): the
+    laptop shows the new ones after the pull, and the changes it made on them meanwhile follow them by their ids
+    (`_case_for`)."""
+    words = " ".join(
+        f"TAR {each['from']} was already used on the central store for another request: "
+        f"{each.get('what') or 'this request'} is TAR {each['to']} now."
+        for each in (renumbered if isinstance(renumbered, list) else [renumbered]))
+    return {"renumbered": renumbered, "message": f"{words} This laptop shows the new number after the sync."}
 
 
 _STATE_WORDS = {"claimed": "claimed it", "assigned": "assigned it", "determined": "decided it",

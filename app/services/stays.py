@@ -800,8 +800,18 @@ def next_tar(session: Session, wanted: str | None = None) -> str:
     return next_tars(session)[0]
 
 
+def _needs_renumbered(payload: dict, result: Discharged) -> dict | None:
+    """The server's answer names both numbers of each discharge need's request whose number, given by the laptop,
+    was another request's centrally (`next_tar` gave the next central number instead)."""
+    given = payload.get("need_tars") or []
+    moved = [{"from": wanted, "to": tar, "what": f"the {DISCHARGE_NEEDS[need][0]} request"}
+             for wanted, (need, tar) in zip(given, result.new_requests) if wanted and wanted != tar]
+    return {"renumbered": moved} if moved else None
+
+
 @intent("stay-discharge", commutes=changes_state,
-        complete=lambda call, result: _with_new_tars(call, "need_tars", [tar for _, tar in result.new_requests]))
+        complete=lambda call, result: _with_new_tars(call, "need_tars", [tar for _, tar in result.new_requests]),
+        answer=_needs_renumbered)
 def discharge_stay(session: Session, tar: str, username: str, *, discharged_at: datetime, disposition: str,
                    needs: Sequence[str] = (), note: str = "", need_tars: Sequence[str] = (),
                    at: datetime | None = None, expected_version: int | None = None) -> Discharged:

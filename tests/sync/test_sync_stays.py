@@ -121,6 +121,32 @@ def test_a_discharge_offline_goes_up_with_its_discharge_need(central, laptops):
     assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
 
 
+def test_a_discharge_needs_number_taken_centrally_is_answered_with_both_numbers(central, laptops):
+    """A discharge need's request numbered by the laptop with a number another request holds centrally is given the
+    next central number (as an offline admission or transfer is); the answer names both numbers, so the nurse reads
+    at the sync, not only after it, that the request she made offline has another number."""
+    tar = admitted_centrally(central)
+    nurse = laptops(NURSE)
+    nurse.sync()
+    review(nurse, tar, approve_through=plan_today())
+    out = datetime.now(timezone.utc) - timedelta(minutes=30)
+    discharged = nurse.act(svc.discharge_stay, tar, discharged_at=out, disposition="home-health",
+                           needs=["home-health", "dme"], note="Visits and a hospital bed")
+    (_, home_health), (_, bed) = discharged.new_requests
+    bed_id, home_health_id = nurse.case(bed).id, nurse.case(home_health).id
+    central.new_case(tar=bed)  # the bed's number is taken centrally meanwhile
+    report = nurse.sync()
+    assert (report.applied, report.conflicts) == (2, 0)
+    with nurse.store.session() as session:
+        message = session.scalar(select(SyncOutbox.message).where(SyncOutbox.intent == "stay-discharge"))
+    renumbered = central.case_by_id(bed_id)
+    assert renumbered.tar != bed and renumbered.tar.startswith("20000")
+    assert message == (f"TAR {bed} was already used on the central store for another request: the DME request is "
+                       f"TAR {renumbered.tar} now. This laptop shows the new number after the sync.")
+    assert central.case(home_health).id == home_health_id  # a free number is kept
+    assert audit.verify(nurse.store).ok and audit.verify(central.store).ok
+
+
 def test_an_admission_taken_offline_is_the_same_case_and_stay_centrally(central, laptops):
     nurse = laptops(NURSE)
     nurse.sync()  # the providers come down with the team's cases
