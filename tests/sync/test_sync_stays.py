@@ -220,7 +220,9 @@ def test_an_expected_discharge_offline_commutes_with_a_review_centrally(central,
     assert ledger(nurse.store, tar) == ledger(central.store, tar)
 
 
-def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_number(central, laptops):
+def transferred_offline(central, laptops):
+    """A stay admitted centrally, reviewed on the nurse's laptop, then transferred there offline: (the laptop, the
+    old stay's TAR, its ledger before, the transfer's result)."""
     tar = admitted_centrally(central)
     nurse = laptops(NURSE)
     nurse.sync()
@@ -228,6 +230,11 @@ def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_numbe
     first = ledger(nurse.store, tar)
     moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
                       to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
+    return nurse, tar, first, moved
+
+
+def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_number(central, laptops):
+    nurse, tar, first, moved = transferred_offline(central, laptops)
     new_tar = moved.case.tar
     assert new_tar.startswith("2")
     continued = ledger(nurse.store, new_tar)
@@ -247,13 +254,7 @@ def test_a_transfer_whose_number_is_taken_centrally_continues_under_a_central_nu
     another's image): the transfer is not refused; its new stay's case is given the next central number, the answer
     names both, the laptop shows the new one after the pull (a `case-synced` record), and what the nurse did on the
     new stay offline follows the case by its id, never the other request that holds the old number."""
-    tar = admitted_centrally(central)
-    nurse = laptops(NURSE)
-    nurse.sync()
-    review(nurse, tar, approve_through=plan_today())
-    first = ledger(nurse.store, tar)
-    moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
-                      to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
+    nurse, tar, first, moved = transferred_offline(central, laptops)
     laptops_tar, new_id = moved.case.tar, moved.case.id
     expected = plan_today() + timedelta(days=5)
     nurse.act(svc.set_expected_discharge, laptops_tar, expected=expected)  # and she goes on working on the new stay

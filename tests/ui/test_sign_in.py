@@ -1,13 +1,16 @@
 """Sign-in, lock-out, the idle screen lock and sign-out, driven through the real dialogs (issue 6, scope 1)."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 import shiboken6
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from sqlalchemy import select
 
-from app.services import auth, demo
+from app.services import auth, demo, documents
 from app.store.models import AuditRecord, User
 from app.ui.main_window import MainWindow
 from app.ui.sign_in import LAST_USER_KEY, SignInDialog
@@ -226,3 +229,43 @@ def test_signing_out_at_the_lock_ends_the_hidden_case_windows_and_their_work(qtb
     qtbot.waitUntil(lambda: session.window is not None and session.window is not window)
     assert ended, "the hidden case window was never ended"
     assert documents_queue not in type(documents_queue)._live  # its Documents tab's worker stopped
+
+
+def copies(**ages_in_hours: float) -> dict:
+    """Viewer's copies of a member's document in the user's data directory, each made `hours` ago."""
+    folder = documents.opened_folder()
+    made = {}
+    for name, hours in ages_in_hours.items():
+        path = folder / f"20100000042_0123456789ab_{name}.pdf"
+        path.write_bytes(b"%PDF-1.4 a member's document")
+        stamp = time.time() - hours * 3600
+        os.utime(path, (stamp, stamp))
+        made[name] = path
+    return made
+
+
+def copies_left() -> list[str]:
+    return sorted(p.name.split("_", 2)[2] for p in documents.opened_folder().iterdir())
+
+
+def test_start_and_quit_remove_old_copies_and_sign_out_removes_them_all(qtbot, session):
+    """The viewer's copies of member documents: those not opened for 12 hours go when the workstation starts and
+    when it quits, all of them when the user signs out (File > Sign out). Real files, their ages set with os.utime."""
+    copies(yesterday=20, this_morning=3)
+    dialog = session.start()  # the workstation starts
+    assert copies_left() == ["this_morning.pdf"]
+
+    sign_in(qtbot, dialog, "nurse.nguyen", "demo-um-nurse")
+    qtbot.waitUntil(lambda: session.window is not None)
+    copies(just_now=0)
+    window = session.window
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: session.window is None and session.dialog is not None)
+    assert copies_left() == []  # File > Sign out: the next person at this computer finds none
+
+    sign_in(qtbot, session.dialog, "nurse.nguyen", "demo-um-nurse")
+    qtbot.waitUntil(lambda: session.window is not None)
+    copies(last_night=13, an_hour_ago=1)
+    session.window.close()  # closing the main window quits the workstation
+    assert copies_left() == ["an_hour_ago.pdf"]
