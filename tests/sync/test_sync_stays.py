@@ -59,6 +59,26 @@ def review(laptop_or_central, tar: str, username: str | None = None, **kwargs):
     return laptop_or_central.act(svc.review_stay, tar, username, **arguments)
 
 
+def reviewed_offline(central, laptops):
+    """A stay admitted centrally, pulled by the nurse's laptop and reviewed there (days approved through today):
+    (the laptop, the stay's TAR)."""
+    tar = admitted_centrally(central)
+    nurse = laptops(NURSE)
+    nurse.sync()
+    review(nurse, tar, approve_through=plan_today())
+    return nurse, tar
+
+
+def transferred_offline(central, laptops):
+    """A stay admitted centrally, reviewed on the nurse's laptop, then transferred there offline: (the laptop, the
+    old stay's TAR, its ledger before, the transfer's result)."""
+    nurse, tar = reviewed_offline(central, laptops)
+    first = ledger(nurse.store, tar)
+    moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
+                      to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
+    return nurse, tar, first, moved
+
+
 def test_a_stay_admitted_centrally_comes_down_with_its_ledger_and_facility(central, laptops):
     tar = admitted_centrally(central)
     nurse = laptops(NURSE)
@@ -100,10 +120,7 @@ def test_a_review_done_offline_goes_up_with_the_laptops_determination(central, l
 
 
 def test_a_discharge_offline_goes_up_with_its_discharge_need(central, laptops):
-    tar = admitted_centrally(central)
-    nurse = laptops(NURSE)
-    nurse.sync()
-    review(nurse, tar, approve_through=plan_today())
+    nurse, tar = reviewed_offline(central, laptops)
     out = datetime.now(timezone.utc) - timedelta(minutes=30)
     discharged = nurse.act(svc.discharge_stay, tar, discharged_at=out, disposition="home-health",
                            needs=["home-health"], note="Wound care visits three times a week")
@@ -125,10 +142,7 @@ def test_a_discharge_needs_number_taken_centrally_is_answered_with_both_numbers(
     """A discharge need's request numbered by the laptop with a number another request holds centrally is given the
     next central number (as an offline admission or transfer is); the answer names both numbers, so the nurse reads
     at the sync, not only after it, that the request she made offline has another number."""
-    tar = admitted_centrally(central)
-    nurse = laptops(NURSE)
-    nurse.sync()
-    review(nurse, tar, approve_through=plan_today())
+    nurse, tar = reviewed_offline(central, laptops)
     out = datetime.now(timezone.utc) - timedelta(minutes=30)
     discharged = nurse.act(svc.discharge_stay, tar, discharged_at=out, disposition="home-health",
                            needs=["home-health", "dme"], note="Visits and a hospital bed")
@@ -218,19 +232,6 @@ def test_an_expected_discharge_offline_commutes_with_a_review_centrally(central,
         stay = session.scalar(select(Stay).join(Case, Case.id == Stay.case_id).where(Case.tar == tar))
         assert stay.expected_discharge_date == expected and stay.approved_through == plan_today() - timedelta(days=1)
     assert ledger(nurse.store, tar) == ledger(central.store, tar)
-
-
-def transferred_offline(central, laptops):
-    """A stay admitted centrally, reviewed on the nurse's laptop, then transferred there offline: (the laptop, the
-    old stay's TAR, its ledger before, the transfer's result)."""
-    tar = admitted_centrally(central)
-    nurse = laptops(NURSE)
-    nurse.sync()
-    review(nurse, tar, approve_through=plan_today())
-    first = ledger(nurse.store, tar)
-    moved = nurse.act(svc.transfer_stay, tar, transferred_at=datetime.now(timezone.utc) - timedelta(minutes=20),
-                      to_facility_id=first["attending"], requested_days=2, note="needs cardiac surgery")
-    return nurse, tar, first, moved
 
 
 def test_a_transfer_offline_continues_the_stay_centrally_under_the_laptops_number(central, laptops):
