@@ -149,9 +149,11 @@ def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
             query = query.where(Case.received_at < last)
         return query
 
-    # One query per stretch of received days with the same rule sets: GROUP BY plain columns reads the covering
-    # index ix_cases_timeliness_figures in its order, with no sort.
-    decided_at = _not_indexed(session, Case.decided_at)
+    # One query per stretch of received days with the same rule sets, each a range of the covering index
+    # ix_cases_timeliness_period (decided_at first, migration 0019): only the period's decisions are read, then
+    # grouped in a temp B-tree. For a quarter that reads a fraction of the pages a scan of the whole index in group
+    # order did, which is what a fresh process (a cold page cache) pays for; for a year about the same.
+    decided_at = Case.decided_at
     for ep, first, last in _epochs(boundaries, end):
         decided = _filtered(received_in(
             select(*keys, func.count(), func.sum(in_time),
@@ -165,8 +167,10 @@ def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
             g["_hours"] += float(hours or 0) * n
     boundary_epoch = _epoch_column(boundaries).label("epoch")
     breach_end = min(end, now)
+    # The same index: its undecided entries (decided_at NULL) in order of their due, with the status, so that no
+    # case row is read (through ix_cases_open_due each of them was).
     open_past_due = _filtered(select(*keys, boundary_epoch, func.count())
-                              .where(literal_column(OPEN_CASE_SQL), _not_indexed(session, Case.decided_at).is_(None),
+                              .where(literal_column(OPEN_CASE_SQL), Case.decided_at.is_(None),
                                      Case.decision_due_at >= start, Case.decision_due_at < breach_end)
                               .group_by(*keys, boundary_epoch), filters)
     for lob, timing, urgency, category, ep, n in session.execute(open_past_due):
@@ -178,6 +182,7 @@ def timeliness(session: Session, filters: Filters, now: datetime) -> dict:
                     else_=CaseWorkflow.member_notified_at)
     notice_in_time = case((and_(notified.is_not(None), notified <= Letter.mail_by_at), 1), else_=0)
     notice_open_late = case((and_(notified.is_(None), Letter.mail_by_at < now), 1), else_=0)
+    decided_at = _not_indexed(session, Case.decided_at)  # the letters lead: not a range of the cases
     notices = _filtered(
         select(Letter.recipient, *keys, boundary_epoch, func.count(), func.sum(notice_in_time),
                func.sum(notice_open_late), func.sum(case((notified.is_not(None), 1), else_=0)))

@@ -67,10 +67,14 @@ def test_volumes_and_decisions_equal_sql_counts(store):
     assert view.panels[0].table.total["total"] == sum(received.values())
 
 
-def test_timeliness_agrees_with_the_clocks_report(store):
+@pytest.mark.parametrize("first, last", [((1, 1), (12, 31)), ((10, 1), (12, 31)), ((11, 1), (11, 30))],
+                         ids=["year", "last-quarter", "a-month"])
+def test_timeliness_agrees_with_the_clocks_report(store, first, last):
+    first, last = date(YEAR, *first), date(YEAR, *last)
     with store.session() as session:
-        dashboard = build(session, year_filters(), NOW, only=("timeliness",))
-        report = timeliness_report(session, date(YEAR, 1, 1), date(YEAR, 12, 31), NOW)
+        dashboard = build(session, Filters(first, last), NOW, only=("timeliness",))
+        report = timeliness_report(session, first, last, NOW)
+    assert sum(r["decided"] for r in report["rows"]) > 0
     decision = [r for r in dashboard.figures["timeliness"]["rows"] if r["clock"] == "decision"]
     assert sum(r["counted"] for r in decision) == sum(r["decided"] for r in report["rows"])
     assert sum(r["in_time"] for r in decision) == sum(r["decided_in_time"] for r in report["rows"])
@@ -82,6 +86,31 @@ def test_timeliness_agrees_with_the_clocks_report(store):
         assert sum(r["counted"] for r in decision if r["request_type"] == request_type) == n
     medicare = {tuple(r["rule_sets"]) for r in decision if "medicare-2026" in r["rule_sets"]}
     assert medicare == {("medicare-2026",)}  # rule sets named from the clock engine's rule book
+
+
+def test_a_quarters_timeliness_reads_only_its_range_of_the_period_index(local_store):
+    """SQLite: the decisions of the quarter and its open past due cases are ranges of ix_cases_timeliness_period
+    (migration 0019), no whole-index scan and no case row read."""
+    from sqlalchemy import event
+
+    demo.generate(local_store, 50, seed=12, now=NOW)
+    statements = []
+
+    def caught(connection, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(local_store.engine, "before_cursor_execute", caught)
+    try:
+        with local_store.session() as session:
+            build(session, Filters(date(YEAR, 10, 1), date(YEAR, 12, 31)), NOW, only=("timeliness",))
+    finally:
+        event.remove(local_store.engine, "before_cursor_execute", caught)
+    with local_store.session() as session:
+        raw = session.connection().connection.dbapi_connection
+        plans = [" ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+                 for statement, parameters in statements if "FROM cases" in statement]
+    assert len(plans) >= 2 and all(
+        "SEARCH cases USING COVERING INDEX ix_cases_timeliness_period (decided_at" in plan for plan in plans), plans
 
 
 def test_pended_overturns_and_utilization_equal_sql_counts(store):
