@@ -144,9 +144,13 @@ def test_the_dashboard_shows_sections_as_they_are_counted_and_each_refresh_count
     shown = []
     window.refresh()
     assert window.counting and window.status.text() == "Counting…"
-    qtbot.waitUntil(lambda: (shown.append((len(window.sections), window.status.text())) or not window.busy),
-                    timeout=20000)
-    assert any(0 < count < len(SECTIONS) and text.startswith("Counting…") for count, text in shown)
+    for job in window._jobs:  # after the window's own slot: what the window shows as each section arrives
+        job.succeeded.connect(lambda _part: shown.append((len(window._counted), window.status.text())))
+    qtbot.waitUntil(lambda: not window.busy, timeout=20000)
+    total = len(SECTIONS)
+    assert [count for count, _ in shown] == list(range(1, total + 1))
+    assert [text for _, text in shown[:-1]] == [f"Counting… {n} of {total} sections shown" for n in range(1, total)]
+    assert not shown[-1][1].startswith("Counting")
     assert window.dashboard.figures["volumes"]["total"] == 1
     decided_case(quiet_store, "94000000102")
     window.refresh()
