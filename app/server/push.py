@@ -380,10 +380,10 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
               "tar": mutation.tar, "message": None, "conflict_id": None, "unseen": unseen}
     if renumbered and kind is None:
         answer.update(central_tar=renumbered["to"], **_renumbered_answer(renumbered))
-    if said and said.get("renumbered") and kind is None:  # cases the change made besides its own (a transfer, needs)
-        answer.update(_renumbered_answer(said["renumbered"]))
     if said and kind is None:
         answer.update({key: value for key, value in said.items() if key != "outcome"})
+        if said.get("renumbered"):  # cases the change made besides its own (a transfer, a discharge's needs)
+            answer.update(_renumbered_answer(said["renumbered"]))
         outcome = answer["outcome"] = said.get("outcome", outcome)
     if kind is not None:
         conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)

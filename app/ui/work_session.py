@@ -28,6 +28,7 @@ import shiboken6
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.services import auth
+from app.services.documents import remove_opened_copies
 from app.store.engine import Store
 from app.store.worklist import viewer_for
 from app.ui.sign_in import LAST_USER_KEY, SignInDialog
@@ -118,7 +119,7 @@ class WorkSession(QObject):
     # --- signing in ----------------------------------------------------------------------------------------
 
     def start(self) -> SignInDialog:
-        remove_copies(every=False)
+        remove_opened_copies()
         return self._ask(self.first_username or self.settings.value(LAST_USER_KEY, "", str))
 
     def _ask(self, username: str = "") -> SignInDialog:
@@ -244,7 +245,7 @@ class WorkSession(QObject):
                 self._leaving = False
         if record and user is not None:
             self._record_sign_out(user.username)
-            remove_copies(every=True)  # the case windows are closed: their downloads are over
+            remove_opened_copies(older_than=None)  # the case windows are closed: their downloads are over
 
     def _record_sign_out(self, username: str) -> None:
         try:  # a single audit record: milliseconds, and it must be written before the application quits
@@ -268,21 +269,10 @@ class WorkSession(QObject):
     def quit(self) -> None:
         self.idle.stop()
         self.queue.stop()
-        remove_copies(every=False)
+        remove_opened_copies()  # never raises: what cannot be removed now stays for the next time
         app = QApplication.instance()
         if app is not None:
             app.quit()
-
-
-def remove_copies(*, every: bool) -> None:
-    """Remove the viewer's copies of documents: those not opened for 12 hours, or `every` one. Never in the way of
-    starting, quitting or signing out: what cannot be removed now stays for the next time."""
-    from app.services.documents import remove_opened_copies
-
-    try:
-        remove_opened_copies(older_than=None) if every else remove_opened_copies()
-    except Exception:  # noqa: BLE001 - a clean-up never stops the workstation; the next one tries again
-        log.warning("the viewer's copies were not removed this time", exc_info=True)
 
 
 def _inside(widget: QWidget, dialog: QWidget | None) -> bool:

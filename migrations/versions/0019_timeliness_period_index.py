@@ -20,7 +20,7 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-# Written out here (the same as app.store.models.COMMITTEE_PERIOD_INDEX_COLUMNS) so this revision never changes
+# Written out here (the same as in app.store.models.COMMITTEE_INDEXES) so this revision never changes
 # with the models.
 NEW = ("ix_cases_timeliness_period", ("decided_at", "decision_due_at", "line_of_business", "review_timing", "urgency",
                                       "service_category", "received_at", "team", "status"))
