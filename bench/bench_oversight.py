@@ -9,6 +9,7 @@ packet renders in under 10 s. Measured on one encrypted store file, in one run:
 - the packet: figures + ReportLab rendering of every section to PDF bytes.
 
     python bench/bench_oversight.py [--cases 200000] [--store DIR]
+    python bench/bench_oversight.py --store DIR --fresh [--os-cold]   # the first opening in a fresh process
 
 The demo data (a year of cases, their criteria work, the year's IRR sample re-reviewed by the demo auditor up to
 --audited cases) is made by a child process first; --store keeps it in DIR for the next run (the key is kept in
@@ -61,6 +62,90 @@ def timed(function, repeat: int = 5) -> float:
         function()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def painted_in(app, window, started: float) -> tuple[float, float]:
+    """Milliseconds from `started` to the dashboard's first section shown and to every section shown, painted."""
+    first = None
+    while window.busy:
+        app.processEvents()
+        if first is None and window.sections:
+            window.grab()
+            first = (time.perf_counter() - started) * 1000
+        time.sleep(0.001)
+    app.processEvents()
+    window.grab()  # paints the visible sections
+    done = (time.perf_counter() - started) * 1000
+    return (first if first is not None else done), done
+
+
+def fresh_child(warmed: bool) -> None:
+    """A new process as the workstation starts one (its modules imported, the store opened), then the dashboard
+    window opened from the menu: at once, or after the warm-up a lead's main window runs after sign-in
+    (app.ui.committee_dashboard.WarmUp on the store worker). Prints one line of JSON."""
+    import json
+
+    started = time.perf_counter()
+    import app.ui.main_window  # noqa: F401 - what the workstation has imported when its window shows
+    from PySide6.QtWidgets import QApplication
+
+    from app.store.engine import open_local_store
+    from app.ui.tasks import TaskQueue
+
+    from app.domain.plantime import to_plan
+
+    qt = QApplication.instance() or QApplication([])
+    store = open_local_store()
+    # The demo's last quarter (most of its year's cases: the heaviest), as the in-process openings above
+    today = date(to_plan(datetime.now(timezone.utc)).year + 1, 1, 5)
+    worker = TaskQueue("store reads")
+    ready = (time.perf_counter() - started) * 1000
+    warm_up_ms = None
+    if warmed:
+        from app.ui.committee_dashboard import WarmUp
+
+        begun = time.perf_counter()
+        warm_up = WarmUp(store, worker, today=today)
+        while not warm_up.done:
+            qt.processEvents()
+            time.sleep(0.001)
+        warm_up_ms = (time.perf_counter() - begun) * 1000
+    clicked = time.perf_counter()
+    from app.ui.committee_dashboard import CommitteeDashboard
+
+    window = CommitteeDashboard(store, worker=worker, today=today)
+    window.resize(1280, 860)
+    window.show()
+    first, done = painted_in(qt, window, clicked)
+    window.close()
+    worker.stop()
+    store.close()
+    print(json.dumps({"started_ms": ready, "warm_up_ms": warm_up_ms, "first_ms": first, "all_ms": done}))
+
+
+def fresh(args, runs: int = 3) -> None:
+    """The window opened first thing in fresh processes, without and with the warm-up, alternating; with
+    --os-cold the OS page cache is dropped before each (root only: the file is read from disk again)."""
+    import json
+
+    print(f"\n{'fresh process, window opened':<34}{'ready':>8}{'warm-up':>9}{'1st':>8}{'all ms':>8}")
+    results = {False: [], True: []}
+    for _ in range(runs):
+        for warmed in (False, True):
+            if args.os_cold:
+                subprocess.run(["sync"], check=True)
+                Path("/proc/sys/vm/drop_caches").write_text("3\n")
+            line = subprocess.run([sys.executable, __file__, "--fresh-child", "warmed" if warmed else "cold"]
+                                  + (["--store", args.store] if args.store else []),
+                                  check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            result = json.loads(line)
+            results[warmed].append(result)
+            print(f"{'after the warm-up' if warmed else 'at once':<34}{result['started_ms']:>8.0f}"
+                  f"{result['warm_up_ms'] or 0:>9.0f}{result['first_ms']:>8.0f}{result['all_ms']:>8.0f}")
+    at_once = statistics.median(r["all_ms"] for r in results[False])
+    warmed_up = statistics.median(r["all_ms"] for r in results[True])
+    print(f"{'median, every section painted':<34}{at_once:>8.0f} at once, {warmed_up:.0f} after the warm-up "
+          f"(ratio {at_once / warmed_up:.2f}){' OS-cold' if args.os_cold else ''}")
 
 
 def generate(cases: int, audited: int) -> None:
@@ -125,12 +210,19 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--audited", type=int, default=400, help="IRR sample cases the demo auditor re-reviews")
     parser.add_argument("--store", default=None, help="keep the store in this folder and reuse it")
+    parser.add_argument("--fresh", action="store_true",
+                        help="only the window opened first thing in fresh processes, without and with the warm-up")
+    parser.add_argument("--os-cold", action="store_true", help="with --fresh: drop the OS page cache first (root)")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fresh-child", choices=["cold", "warmed"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     _prepare(args.store)
     _keyring()
     if args.generate_only:
         generate(args.cases, args.audited)
+        return
+    if args.fresh_child:
+        fresh_child(args.fresh_child == "warmed")
         return
     from app.store.engine import default_store_path
 
@@ -139,6 +231,9 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--cases", str(args.cases), "--audited", str(args.audited),
                         "--generate-only"] + (["--store", args.store] if args.store else []), check=True)
         print(f"demo data: {args.cases:,} cases in {time.perf_counter() - started:.1f} s (child process)")
+    if args.fresh:
+        fresh(args)
+        return
 
     from sqlalchemy import func, select
 
@@ -187,18 +282,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
 
     def painted(window, started: float) -> tuple[float, float]:
-        """Milliseconds from `started` to the first section shown and to every section shown, painted."""
-        first = None
-        while window.busy:
-            app.processEvents()
-            if first is None and window.sections:
-                window.grab()
-                first = (time.perf_counter() - started) * 1000
-            time.sleep(0.001)
-        app.processEvents()
-        window.grab()  # paints the visible sections
-        done = (time.perf_counter() - started) * 1000
-        return (first if first is not None else done), done
+        return painted_in(app, window, started)
 
     # Opening: a new window counts the last quarter of the year (its default period) on a connection of its own;
     # the first time in the process, then again (Qt's first charts and fonts, the statements' first compile).

@@ -50,6 +50,7 @@ from app.ui.checklist import warm_up as warm_up_criteria
 from app.ui.clock_warnings import ClockWarnings, NoticeBar
 from app.ui.documents import add_documents_tab
 from app.ui.letters import LettersQueueWindow, add_letters_tab
+from app.ui.oversight_menu import install_oversight_menu, warm_up_dashboard
 from app.ui.referral_panel import ReferralPanel
 from app.ui.stay import attach_stay_tab
 from app.ui.p2p import add_p2p_tab, install_p2p
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
 
         self.sync = SyncUi.attach(self)
         self.background.submit(lambda progress, cancelled: warm_up_criteria(store), "criteria library")
+        warm_up_dashboard(self)  # issue 14: for the program's leads, the dashboard's first opening made fast
         self.p2p = install_p2p(self)  # issue 8: the Peer-to-peer menu, reminders for reviewers
 
     # --- building -------------------------------------------------------------------------------------------
@@ -352,9 +354,7 @@ class MainWindow(QMainWindow):
         from app.ui.intake_form import install_intake_menu  # issue 11: Intake > New request, Fax inbox, Import
 
         install_intake_menu(self)
-        from app.ui.oversight_menu import install_oversight_menu  # issue 14: committee dashboard, IRR
-
-        install_oversight_menu(self)
+        install_oversight_menu(self)  # issue 14: committee dashboard, IRR
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
 
@@ -425,6 +425,8 @@ class MainWindow(QMainWindow):
         for view in list(self.case_views):  # first: an open case must not start more work on the queue
             view.close()
         self.sync.stop()
+        if self.dashboard_warm_up is not None:
+            self.dashboard_warm_up.stop()
         for task in list(self._tasks):
             task.cancel()
             task.wait()

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.reviewer_figures import denial_figures_about_reviewers
 from app.services import demo, irr
@@ -177,3 +177,64 @@ def test_the_main_window_has_the_oversight_menu(qtbot, store, tmp_path):
             qtbot.waitUntil(lambda: dashboard.dashboard is not None, timeout=20000)
             dashboard.close()
         window.close()
+
+
+def test_a_leads_main_window_counts_the_dashboards_quarter_once_after_sign_in(qtbot, store, tmp_path):
+    """The warm-up counts every section of the default period on the store worker; a nurse's window has none."""
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(store, viewer(store, "lead.patel"),
+                        QSettings(str(tmp_path / "lead.ini"), QSettings.Format.IniFormat), watch_ms=0)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.dashboard_warm_up.done, timeout=20000)
+    assert window.dashboard_warm_up.counted == [section.id for section in SECTIONS]
+    window.close()
+    nurse = MainWindow(store, viewer(store, "nurse.garcia"),
+                       QSettings(str(tmp_path / "nurse.ini"), QSettings.Format.IniFormat), watch_ms=0)
+    qtbot.addWidget(nurse)
+    assert nurse.dashboard_warm_up is None
+    nurse.close()
+
+
+def test_the_warm_up_writes_nothing(qtbot, store):
+    from app.store.models import AuditRecord, SyncOutbox
+    from app.ui.committee_dashboard import WarmUp
+    from app.ui.tasks import TaskQueue
+
+    def written():
+        with store.session() as session:
+            return [session.scalar(select(func.count()).select_from(table)) for table in (AuditRecord, SyncOutbox)]
+
+    before = written()
+    worker = TaskQueue("warm-up test")
+    warm_up = WarmUp(store, worker, today=date(YEAR + 1, 1, 10))
+    qtbot.waitUntil(lambda: warm_up.done, timeout=20000)
+    worker.stop()
+    assert warm_up.counted == [section.id for section in SECTIONS]
+    assert written() == before
+
+
+@pytest.mark.parametrize("then", ["open the dashboard", "close the main window"])
+def test_the_warm_up_stops_when_the_dashboard_opens_or_the_main_window_closes(qtbot, store, tmp_path, then):
+    """Submitted behind the window's first reads, it is stopped before its first section has run: nothing more is
+    counted (at most the section already running), and a closed window's worker is not started again."""
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(store, viewer(store, "lead.patel"),
+                        QSettings(str(tmp_path / "lead.ini"), QSettings.Format.IniFormat), watch_ms=0)
+    qtbot.addWidget(window)
+    warm_up = window.dashboard_warm_up
+    if then == "open the dashboard":
+        dashboard = window.open_dashboard()
+        qtbot.waitUntil(lambda: dashboard.dashboard is not None, timeout=20000)
+        dashboard.close()
+    else:
+        window.close()
+    qtbot.waitUntil(lambda: warm_up.done, timeout=20000)
+    qtbot.wait(50)
+    assert len(warm_up.counted) <= 1
+    if then == "close the main window":  # its worker is not started again by a next section
+        from app.ui.tasks import TaskQueue
+
+        assert window.background not in TaskQueue._live
+    window.close()
