@@ -1,10 +1,11 @@
-"""`umws serve` and `umws server init|seed|devices|revoke`: the central store's sync service (issue 9).
+"""`umws serve` and `umws server init|seed|devices|revoke|prune-changes`: the central store's sync service (issue 9).
 
     umws serve --database-url URL [--host 127.0.0.1] [--port 8765] [--ssl-certfile F --ssl-keyfile F]
     umws server init --database-url URL --admin NAME      # migrate, make the first administrator
     umws server seed --database-url URL --cases N         # demo data on the central store
     umws server devices --database-url URL [--json]
     umws server revoke DEVICE_ID --database-url URL --as ADMIN [--reason TEXT]
+    umws server prune-changes --database-url URL --older-than DAYS --as ADMIN [--json]
 
 Passwords come from the prompt or $UMWS_PASSWORD (never an argument); demo users get $UMWS_DEMO_PASSWORD when set,
 else the README's. URLs are postgresql:// or postgresql+psycopg://; $UMWS_DATABASE_URL stands in for the option.
@@ -69,6 +70,15 @@ def register(sub) -> None:
     revoke.add_argument("--as", dest="actor", required=True, metavar="ADMIN")
     revoke.add_argument("--reason", default="")
     revoke.set_defaults(handler=run_revoke)
+    prune = actions.add_parser("prune-changes", help="delete the change log's rows older than DAYS (laptops that "
+                                                     "last synced before them pull their queues again; "
+                                                     "administrators)")
+    _database(prune)
+    prune.add_argument("--older-than", dest="older_than", type=float, required=True, metavar="DAYS",
+                       help="keep the changes of the last DAYS days (e.g. 90)")
+    prune.add_argument("--as", dest="actor", required=True, metavar="ADMIN")
+    prune.add_argument("--json", action="store_true")
+    prune.set_defaults(handler=run_prune_changes)
 
 
 def read_password(prompt: str) -> str:
@@ -190,4 +200,32 @@ def run_revoke(args) -> int:
     finally:
         store.close()
     warn(f"umws: device {device} ('{name}') is revoked; the server refuses it from now on.")
+    return 0
+
+
+def run_prune_changes(args) -> int:
+    import math
+    from datetime import timedelta
+
+    from app.server.accounts import AccessRefused
+    from app.server.change_log import prune
+
+    _central(args)
+    if not math.isfinite(args.older_than) or args.older_than < 0:
+        raise CliError("--older-than must be a number of days, zero or more (e.g. 90)", EXIT_BAD_INPUT)
+    store = open_store_for(args)
+    try:
+        with store.session() as session, session.begin():
+            done = prune(session, older_than=timedelta(days=args.older_than), by=args.actor)
+    except AccessRefused as error:
+        raise CliError(str(error), EXIT_REFUSED) from error
+    finally:
+        store.close()
+    if args.json:
+        print_json(done)
+    else:
+        print(f"{done['deleted']}\t{done['horizon']}")
+    warn(f"umws: {done['deleted']:,} change-log rows older than {args.older_than:g} days deleted; laptops whose "
+         f"last sync saw fewer than change {done['horizon']} pull their queues again at their next sync."
+         if done["deleted"] else f"umws: no change-log rows older than {args.older_than:g} days; nothing deleted.")
     return 0

@@ -133,7 +133,7 @@ def run_sync(args) -> int:
         warn(f"umws: {report.stopped}")
     if report.clock:
         warn(f"umws: {report.clock}")
-    for warning in report.warnings:  # documents' files missing or changed on disk (the sync went on)
+    for warning in report.warnings:  # documents' files missing or changed on disk; queues pulled again (horizon)
         warn(f"umws: warning: {warning}")
     return 0
 

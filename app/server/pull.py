@@ -3,6 +3,8 @@
 * The cursor is a number of the central store's commit-ordered change log (sync_changes, migration 0006): numbers
   are taken at commit under one lock, so when a reader sees number n every smaller number has committed. A pull
   asks for the changes after its cursor; a page ends at a change number, and the next pull starts there.
+* A cursor behind the change log's horizon (rows pruned after it: app.server.change_log) is answered with the first
+  page of a first pull and `first_pull_again` saying why.
 * The first pull (cursor 0) reads the cases in the user's scope by id, page after page, under the change number
   read before the first page: whatever commits meanwhile comes again in the next incremental pull (applying a
   snapshot twice changes nothing).
@@ -85,7 +87,11 @@ def _now():
 
 
 def last_change(session: Session) -> int:
-    return session.scalar(select(func.coalesce(func.max(SyncChange.change_no), 0)))
+    """The last change number a first pull has seen (the horizon's last pruned one when the log holds none)."""
+    from app.server import change_log
+
+    latest = session.scalar(select(func.coalesce(func.max(SyncChange.change_no), 0)))
+    return max(latest, change_log.horizon(session) - 1)
 
 
 def snapshots(session: Session, case_ids: Iterable[uuid.UUID]) -> list[dict]:
@@ -174,7 +180,7 @@ def conflicts_condition(caller: Caller):
 def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_id: str | None = None,
          full_cursor: int | None = None, refresh: Iterable[str] = ()) -> dict:
     """One page of what the caller's laptop should hold (see the module docstring)."""
-    from app.server import leases
+    from app.server import change_log, leases
 
     leases.renew(session, caller)
     refresh_ids = {uuid.UUID(value) for value in refresh}
@@ -183,6 +189,9 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     changes = session.execute(select(SyncChange.change_no, SyncChange.entity, SyncChange.entity_id)
                               .where(SyncChange.change_no > cursor).order_by(SyncChange.change_no)
                               .limit(PAGE_CHANGES)).all()
+    served_from = change_log.horizon(session)  # read after the changes: a prune committed meanwhile shows
+    if change_log.behind(cursor, served_from):
+        return _first_pull_again(session, caller, cursor, served_from)
     new_cursor = changes[-1].change_no if changes else cursor
     more = len(changes) == PAGE_CHANGES
     case_ids = {c.entity_id for c in changes if c.entity == "case"} | refresh_ids
@@ -200,6 +209,18 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     return {"mode": "changes", "cursor": new_cursor, "more": more, "cases": snaps,
             "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
             "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids)}
+
+
+def _first_pull_again(session: Session, caller: Caller, cursor: int, served_from: int) -> dict:
+    """A cursor behind the change log's horizon (app.server.change_log): the changes after it are no longer all
+    kept, so the answer is the first page of a first pull, saying why (the laptop shows it and pulls on)."""
+    page = _full_page(session, caller, None, None, set())
+    page["first_pull_again"] = {
+        "cursor": cursor, "horizon": served_from,
+        "message": f"This laptop last synced before the central store's change log was pruned (it keeps changes "
+                   f"from number {served_from} on; this laptop had seen up to {cursor}): every case of your queues "
+                   "is pulled again. Your unsent changes stay on this laptop and go up as usual."}
+    return page
 
 
 def _coming_later(session: Session, case_ids: set[uuid.UUID], cursor: int) -> set[uuid.UUID]:

@@ -595,6 +595,10 @@ class SyncChange(Base):
     change_no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     entity: Mapped[str] = mapped_column(String(16), comment="case, user, criteria-set, conflict")
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # When it was numbered (clock_timestamp() at commit, migration 0020): rows older than a horizon are pruned
+    # (app.server.change_log). Never written on a laptop.
+    changed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, comment="when the change was numbered (pruning: app.server.change_log)")
 
 
 class SyncCounter(Base):
@@ -602,6 +606,10 @@ class SyncCounter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The lowest change number the log still serves (0: never pruned); a cursor below it less one is told to do
+    # a first pull again (app.server.pull).
+    horizon: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0",
+                                         comment="the lowest change number still served (0: never pruned)")
 
 
 class SyncRebase(Base):

@@ -20,6 +20,7 @@
 * `gone` cases (closed, out of the user's queues, or made here and never made on the central store: a request it
   added to a case it already held) leave the laptop with their letters and intake rows, once they hold no unsent
   change.
+* Their members and providers leave with them when nothing else here names them (app.sync.leftovers).
 * The outbox rows the server has answered for the case become `done`: their effect is now the server's copy.
 """
 from __future__ import annotations
@@ -178,6 +179,9 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         _insert_new(session, fresh)
         result.new_cases = len(fresh)
     _done(session, [uuid.UUID(snap["case"]["id"]) for snap in rebased + fresh])
+    from app.sync import leftovers  # (imports this module)
+
+    parties = leftovers.parties_of(session, [uuid.UUID(value) for value in page.get("gone") or []])
     for value in page.get("gone") or []:
         case_id = uuid.UUID(value)
         if case_id in pending:
@@ -187,6 +191,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
             continue
         if _remove(session, case_id, "closed on the central store, or no longer in your queues"):
             result.removed += 1
+    leftovers.remove_orphans(session, parties)  # their members and providers, when nothing else names them
     result.conflicts = apply_conflicts(session, page)
     return result
 

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, func, select, update
 from app.server.chains import local_records
 from app.services import audit, intents
 from app.store.models import Case, IntakeDocument, Setting, SyncConflict, SyncOutbox, utcnow
-from app.sync import apply, credentials
+from app.sync import apply, credentials, leftovers
 from app.sync.api import Api, DeviceRevoked, ServerRefused, SignInNeeded, SyncError
 
 PUSH_BATCH = 200
@@ -449,7 +449,10 @@ def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -
                 report.cancelled = True
                 return
             page = coming.result()
+            started_after = where["after_id"]  # where this page's request started (a first pull's pages)
             _note_clock(report, page)
+            if page.get("first_pull_again"):  # the cursor was behind the central change log's horizon
+                report.warnings.append(page["first_pull_again"]["message"])
             if page["mode"] == "full":
                 refresh = []  # a first pull brings every case anyway
             elif refresh:  # a case asked for again that came in this page is not asked for twice
@@ -463,6 +466,7 @@ def _pull(store, api: Api, user: str, report: SyncReport, progress, cancelled) -
                                         full_cursor=where["full_cursor"], refresh=asked)
             with store.session() as session, session.begin():
                 applied = apply.apply_page(session, page, user)
+                applied.removed += leftovers.let_go_unlisted(session, page, started_after)
                 for name, value in where.items():
                     _set(session, name, value)
             report.pulled_cases += applied.cases

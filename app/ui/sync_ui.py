@@ -259,10 +259,11 @@ class SyncUi(QObject):
             words = "Sync stopped; what was sent is kept, the rest goes at the next sync."
         if report.stopped:
             words += f" {report.stopped}."
-        if report.warnings:  # a document's file missing or changed on disk: the sync went on without it
-            words += " " + report.warnings[0] + (f" (and {len(report.warnings) - 1} more document warning(s): "
+        if report.warnings:  # a document's file missing or changed on disk (the sync went on without it), or the
+            # change log pruned past this laptop's cursor (its queues pulled again)
+            words += " " + report.warnings[0] + (f" (and {len(report.warnings) - 1} more warning(s): "
                                                  "'umws sync' lists them)" if len(report.warnings) > 1 else "")
-            log.warning("sync: %d document warning(s)", len(report.warnings))  # no file names: no member data
+            log.warning("sync: %d warning(s)", len(report.warnings))  # no file names: no member data
         self.window.statusBar().showMessage(words, 30_000 if report.warnings else 15_000)
         self.synced.emit(report)
         if report.pulled_cases or report.removed:

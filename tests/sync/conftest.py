@@ -90,16 +90,20 @@ class Central:
         self.store = store
 
     def new_case(self, *, category: str = "outpatient", lines=(("97110", 6), ("97140", 4)),
-                 received: datetime | None = None, birth: date = date(1970, 5, 17), tar: str | None = None) -> str:
-        """A request received centrally; `tar`: under that number (one a laptop gave offline, taken here first)."""
+                 received: datetime | None = None, birth: date = date(1970, 5, 17), tar: str | None = None,
+                 member_of: str | None = None) -> str:
+        """A request received centrally; `tar`: under that number (one a laptop gave offline, taken here first);
+        `member_of`: for the member of that case (else a new member)."""
         number = next(_tars)
         tar = tar or f"7{os.getpid() % 1000:03d}{number:07d}"
         received = received or datetime.now(timezone.utc) - timedelta(hours=1)
         with self.store.session() as session, session.begin():
-            # One CIN per case made here (a random one of 10^7 collided now and then over a session's cases).
-            member = Member(id=uuid.uuid4(), cin=f"7{number % 10**7:07d}X", first_name="Sync",
-                            last_name=f"Member{tar[-4:]}", birth_date=birth, sex="F", language="en")
-            session.add(member)
+            if member_of:
+                member = session.scalar(select(Case).where(Case.tar == member_of)).member
+            else:  # one CIN per case made here (a random one of 10^7 collided now and then over a session's cases)
+                member = Member(id=uuid.uuid4(), cin=f"7{number % 10**7:07d}X", first_name="Sync",
+                                last_name=f"Member{tar[-4:]}", birth_date=birth, sex="F", language="en")
+                session.add(member)
             provider = session.scalars(select(Provider).order_by(Provider.npi).limit(1)).one()
             receive_case(session, NewCase(
                 tar=tar, line_of_business="medi-cal", service_category=category, review_timing="pre-service",

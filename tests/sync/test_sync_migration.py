@@ -134,3 +134,28 @@ def test_migration_0017_document_files_are_append_only_and_a_confirmation_is_a_c
     with any_store.session() as session:
         assert session.scalar(text("SELECT count(*) FROM intake_documents")) == 1
     migrate.upgrade(any_store.engine)
+
+
+def test_migration_0020_times_the_change_log_and_keeps_its_horizon(any_store):
+    """sync_changes.changed_at and sync_counter.horizon (0020) on a store made before them, both engines: the
+    central log's rows are timed from then on (those it held, with the upgrade's time) and nothing is pruned yet."""
+    from app.store.models import SyncCounter
+
+    demo.generate(any_store, 3, seed=10)
+    migrate.downgrade(any_store.engine, "0019")
+    assert "horizon" not in {c["name"] for c in inspect(any_store.engine).get_columns("sync_counter")}
+    migrate.upgrade(any_store.engine)
+    with any_store.session() as session:
+        assert session.scalar(select(SyncCounter.horizon)) == 0
+    if not any_store.is_sqlite:
+        with any_store.session() as session, session.begin():
+            session.execute(text("UPDATE cases SET updated_at = now() WHERE tar = (SELECT min(tar) FROM cases)"))
+        with any_store.session() as session:
+            assert session.scalar(select(func.count()).select_from(SyncChange)) >= 1
+            assert session.scalar(select(func.count()).select_from(SyncChange)
+                                  .where(SyncChange.changed_at.is_(None))) == 0
+            times = session.execute(select(SyncChange.changed_at).order_by(SyncChange.change_no)).scalars().all()
+            assert times == sorted(times)
+    migrate.downgrade(any_store.engine, "0019")
+    assert "changed_at" not in {c["name"] for c in inspect(any_store.engine).get_columns("sync_changes")}
+    migrate.upgrade(any_store.engine)
