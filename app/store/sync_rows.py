@@ -118,17 +118,10 @@ def row_to_json(table: Table, row: Mapping) -> dict:
     return out
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def read_uuid(text: str) -> uuid.UUID:
-    """A UUID sent as text, read back. A pulled page names the same ids over and over (each row's case, its actor,
-    the case's member and holder), and UUIDs are immutable: each text is parsed once while it recurs."""
-    return uuid.UUID(text)
-
-
 def _reader(column) -> Callable[[Any], Any] | None:
     """How this column's JSON values are read back (None: they are taken as they are)."""
     kind = column.type
-    for types, read in ((Uuid, read_uuid), (UTCDateTime, datetime.fromisoformat), (Date, date.fromisoformat),
+    for types, read in ((Uuid, uuid.UUID), (UTCDateTime, datetime.fromisoformat), (Date, date.fromisoformat),
                         (LargeBinary, base64.b64decode), (Time, time.fromisoformat)):
         if isinstance(kind, types):
             return read
@@ -168,7 +161,7 @@ def case_children(bind: Session | Connection, case_ids: Iterable) -> dict[str, l
         if table.name in THROUGH:  # the parent's rows come first (CASE_CHILDREN's order): their case ids
             parent, parent_column = THROUGH[table.name]
             owner = {row["id"]: row[parent_column] for _, row in out[parent.name]}
-            found = rows(bind, table, column, [read_uuid(key) for key in owner])
+            found = rows(bind, table, column, [uuid.UUID(key) for key in owner])
             out[table.name] = [(owner[row[column]], row) for row in found]
         else:
             out[table.name] = [(row[column], row) for row in rows(bind, table, column, ids)]

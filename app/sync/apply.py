@@ -178,7 +178,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         result.new_cases = len(fresh)
     _done(session, [_case_id(snap) for snap in rebased + fresh])
     for value in page.get("gone") or []:
-        case_id = sync_rows.read_uuid(value)
+        case_id = uuid.UUID(value)
         if case_id in pending:
             continue
         if session.get(Case, case_id) is None:
@@ -228,7 +228,7 @@ def _make_way_for_new_numbers(session: Session, snaps: list[dict], held: dict,
 
 
 def _case_id(snap: dict) -> uuid.UUID:
-    return sync_rows.read_uuid(snap["case"]["id"])
+    return uuid.UUID(snap["case"]["id"])
 
 
 def _rows(snap: dict, table) -> list[dict]:
