@@ -149,7 +149,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         _adopt_identities(session, table, keys, references, rows)
         _upsert(session, table, rows)
     pending = _pending_cases(session)
-    ids = [uuid.UUID(s["case"]["id"]) for s in snaps]
+    ids = [_case_id(s) for s in snaps]
     held = {}
     for start in range(0, len(ids), 900):
         held.update(session.execute(select(Case.id, Case.tar).where(Case.id.in_(ids[start:start + 900]))).all())
@@ -158,8 +158,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     for chunk in _chunks([snap["case"]["tar"] for snap in snaps]):
         holders.update(session.execute(select(Case.tar, Case.id).where(Case.tar.in_(chunk))).all())
     fresh, rebased = [], []
-    for snap in snaps:
-        case_id = uuid.UUID(snap["case"]["id"])
+    for snap, case_id in zip(snaps, ids):
         tar = snap["case"]["tar"]
         if case_id in pending:
             result.skipped.append(tar)
@@ -178,7 +177,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     if fresh:
         _insert_new(session, fresh)
         result.new_cases = len(fresh)
-    _done(session, [uuid.UUID(snap["case"]["id"]) for snap in rebased + fresh])
+    _done(session, [_case_id(snap) for snap in rebased + fresh])
     from app.sync import leftovers  # (imports this module)
 
     parties = leftovers.parties_of(session, [uuid.UUID(value) for value in page.get("gone") or []])
@@ -225,12 +224,16 @@ def _make_way_for_new_numbers(session: Session, snaps: list[dict], held: dict,
     old TAR, "after": new TAR}}."""
     renumbered = {}
     for snap in snaps:
-        case_id = uuid.UUID(snap["case"]["id"])
+        case_id = _case_id(snap)
         local_tar = held.get(case_id)
         if local_tar is not None and local_tar != snap["case"]["tar"] and case_id not in pending:
             session.execute(update(Case).where(Case.id == case_id).values(tar=f"~{case_id.hex[:19]}"))
             renumbered[case_id] = {"before": local_tar, "after": snap["case"]["tar"]}
     return renumbered
+
+
+def _case_id(snap: dict) -> uuid.UUID:
+    return uuid.UUID(snap["case"]["id"])
 
 
 def _rows(snap: dict, table) -> list[dict]:
@@ -258,27 +261,41 @@ def _chunks(values: list, size: int = 900):
 
 
 def _dates_of(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    from app.services.cases import iso_utc
-
     out = {}
     for chunk in _chunks(ids):
         rows = session.execute(select(Case.id, Case.received_at, Case.decided_at,
                                       CaseWorkflow.provider_notified_at, CaseWorkflow.member_notified_at)
                                .outerjoin(CaseWorkflow, CaseWorkflow.case_id == Case.id).where(Case.id.in_(chunk)))
         for case_id, *values in rows:
-            out[case_id] = {key: iso_utc(value) for key, value in zip(WATCHED + NOTICES, values)}
+            out[case_id] = _dates(values)
     return out
+
+
+def _dates_written(cases: list[dict], workflows: list[dict]) -> dict[uuid.UUID, dict]:
+    """_dates_of the rows just written (the server's), without reading them back."""
+    notices = {row["case_id"]: row for row in workflows}
+    return {row["id"]: _dates([row.get(key) for key in WATCHED]
+                              + [notices.get(row["id"], {}).get(key) for key in NOTICES]) for row in cases}
+
+
+def _dates(values: list) -> dict:
+    from app.services.cases import iso_utc
+
+    return {key: iso_utc(value) for key, value in zip(WATCHED + NOTICES, values)}
 
 
 def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dict] | None = None) -> None:
     """The laptop's copies of cases it holds become the server's, a page at a time."""
-    ids = [uuid.UUID(snap["case"]["id"]) for snap in snaps]
+    ids = [_case_id(snap) for snap in snaps]
     before = _dates_of(session, ids)
     # While the cases are listed here, and only then, the local store lets their events and issued letters go.
     session.execute(insert(SyncRebase.__table__), [{"case_id": case_id} for case_id in ids])
-    _upsert(session, sync_rows.CASES, [sync_rows.row_from_json(sync_rows.CASES, snap["case"]) for snap in snaps])
+    cases = [sync_rows.row_from_json(sync_rows.CASES, snap["case"]) for snap in snaps]
+    _upsert(session, sync_rows.CASES, cases)
+    written = {}
     for table in _REPLACED:
-        _replace(session, table, ids, [row for snap in snaps for row in _rows(snap, table)])
+        written[table] = [row for snap in snaps for row in _rows(snap, table)]
+        _replace(session, table, ids, written[table])
     for table, column in reversed(_REPLACED_IN_ORDER):
         for chunk in _chunks(ids):
             session.execute(delete(table).where(sync_rows.of_cases(table, column, chunk)))
@@ -295,9 +312,9 @@ def _rebase(session: Session, snaps: list[dict], renumbered: dict[uuid.UUID, dic
     _rebase_letters(session, snaps, ids)
     replaced = _rebase_events(session, snaps, ids)
     session.execute(delete(SyncRebase))
-    after = _dates_of(session, ids)
-    tars = {uuid.UUID(snap["case"]["id"]): snap["case"]["tar"] for snap in snaps}
-    versions = {uuid.UUID(snap["case"]["id"]): snap["case"]["version"] for snap in snaps}
+    after = _dates_written(cases, written[CaseWorkflow.__table__])
+    tars = {case_id: snap["case"]["tar"] for case_id, snap in zip(ids, snaps)}
+    versions = {case_id: snap["case"]["version"] for case_id, snap in zip(ids, snaps)}
     quiet = {}
     renumbered = renumbered or {}
     for case_id in ids:

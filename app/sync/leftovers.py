@@ -11,7 +11,8 @@
   order) brings no `gone`: on a laptop that already holds cases (a first pull again, its cursor behind the central
   change log's horizon: app.server.change_log) a case that left the queues meanwhile would stay. Each page covers
   the ids after the one the request started from, up to its last (to the end, for the last page): the laptop's
-  cases in that range that the page did not bring, and that hold no unsent change, leave as `gone` ones do.
+  cases in that range that the page did not bring, and that hold no change still unsettled (unsent, or answered
+  but not yet followed by the server's copy: a refused intake stays with its conflict), leave as `gone` ones do.
 """
 from __future__ import annotations
 
@@ -90,7 +91,9 @@ def let_go_unlisted(session: Session, page: dict, after_id: str | None) -> int:
     if page.get("more"):
         condition = condition & (Case.id <= uuid.UUID(page["after_id"]))
     came = {uuid.UUID(snap["case"]["id"]) for snap in page.get("cases") or []}
-    kept = apply._pending_cases(session)
+    # a change not settled by a pulled copy yet (unsent, or answered, e.g. a refused intake kept with its conflict)
+    kept = set(session.scalars(select(SyncOutbox.case_id).where(SyncOutbox.state != "done",
+                                                               SyncOutbox.case_id.is_not(None))))
     leaving = [case_id for case_id in session.scalars(select(Case.id).where(condition))
                if case_id not in came and case_id not in kept]
     parties = parties_of(session, leaving)
