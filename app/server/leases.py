@@ -19,8 +19,9 @@ from app.store.models import Case, CaseLease, utcnow
 LEASE = timedelta(hours=8)
 
 
-def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | None = None) -> None:
-    """After a change applied on `case`: the lease follows its holder (none when nobody holds it or it closed)."""
+def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | None = None) -> CaseLease | None:
+    """After a change applied on `case`: the lease follows its holder (none when nobody holds it or it closed).
+    Returns the case's lease now."""
     now = now or utcnow()
     found, lease = batch_lookups.take_prefetched(session, CaseLease, case.id)
     if not found:
@@ -30,7 +31,7 @@ def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | 
         if lease is not None:
             session.delete(lease)
         batch_lookups.prefetch(session, CaseLease, case.id, None)  # the next change of the batch on it knows
-        return
+        return None
     device = caller.device.device_id if holder == caller.username else None
     if lease is None:
         lease = CaseLease(case_id=case.id, username=holder, device_id=device, taken_at=now, expires_at=now + LEASE)
@@ -38,6 +39,7 @@ def follow_holder(session: Session, case: Case, caller: Caller, now: datetime | 
     elif lease.username != holder:
         lease.username, lease.device_id, lease.taken_at, lease.expires_at = holder, device, now, now + LEASE
     batch_lookups.prefetch(session, CaseLease, case.id, lease)
+    return lease
 
 
 def renew(session: Session, caller: Caller, now: datetime | None = None) -> int:

@@ -17,6 +17,9 @@
   copy go once it holds no unsent change of it.
 * Reference data: users (with no password hash but the caller's own, for signing in offline), criteria sets, and
   the caller's conflicts (a supervisor's: every open conflict of their teams, or all).
+* Echoes (migration 0021): a case whose changes after the cursor were all made by the caller's own pushes,
+  answered as echoes (app.server.push.ECHOES), is left out: the laptop holds it as it is here. It is still listed
+  in `gone` when it left the scope.
 """
 from __future__ import annotations
 
@@ -24,14 +27,14 @@ import os
 import uuid
 from typing import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.queues import QUEUES
 from app.domain.roles import SUPERVISOR_ROLES
 from app.server.accounts import Caller
 from app.store import sync_rows
-from app.store.models import Case, Letter, SyncChange, SyncConflict, User
+from app.store.models import Case, Letter, SyncChange, SyncConflict, SyncMutation, User
 from app.store.worklist import Viewer, _queue_condition
 
 LETTER_ROLES = frozenset({"um-coordinator"})
@@ -186,7 +189,9 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
     refresh_ids = {uuid.UUID(value) for value in refresh}
     if cursor is None:  # never pulled (or told to start again): every case of the scope
         return _full_page(session, caller, after_id, full_cursor, refresh_ids)
-    changes = session.execute(select(SyncChange.change_no, SyncChange.entity, SyncChange.entity_id)
+    device = caller.device.device_id
+    changes = session.execute(select(SyncChange.change_no, SyncChange.entity, SyncChange.entity_id,
+                                     _echoed(device).label("echo"))
                               .where(SyncChange.change_no > cursor).order_by(SyncChange.change_no)
                               .limit(PAGE_CHANGES)).all()
     served_from = change_log.horizon(session)  # read after the changes: a prune committed meanwhile shows
@@ -194,21 +199,37 @@ def pull(session: Session, caller: Caller, *, cursor: int | None = None, after_i
         return _first_pull_again(session, caller, cursor, served_from)
     new_cursor = changes[-1].change_no if changes else cursor
     more = len(changes) == PAGE_CHANGES
-    case_ids = {c.entity_id for c in changes if c.entity == "case"} | refresh_ids
-    if more:
-        case_ids -= _coming_later(session, case_ids, new_cursor)
+    changed = {c.entity_id for c in changes if c.entity == "case"}
+    case_ids = changed | refresh_ids
+    later = _coming_later(session, case_ids, new_cursor, device) if more else set()
+    case_ids -= later
+    # Changed only by this device's own pushes, answered as echoes: the laptop holds them as they are here.
+    echoes = changed - {c.entity_id for c in changes if c.entity == "case" and not c.echo} - later - refresh_ids
     user_ids = {c.entity_id for c in changes if c.entity == "user"}
     set_ids = {c.entity_id for c in changes if c.entity == "criteria-set"}
     conflict_ids = {c.entity_id for c in changes if c.entity == "conflict"}
     conflicts = _conflicts(session, caller, conflict_ids)
-    case_ids |= {uuid.UUID(c["case_id"]) for c in conflicts if c["case_id"]}
+    with_conflicts = {uuid.UUID(c["case_id"]) for c in conflicts if c["case_id"]}
+    case_ids |= with_conflicts
+    echoes -= with_conflicts
     in_scope = _in_scope(session, caller, case_ids)
-    snaps = snapshots(session, in_scope)
+    snaps = snapshots(session, [case_id for case_id in in_scope if case_id not in echoes])
     users = users_json(session, caller, user_ids | _referenced_users(snaps))
     sets = sync_rows.rows(session, sync_rows.CRITERIA_SETS, "id", set_ids)
     return {"mode": "changes", "cursor": new_cursor, "more": more, "cases": snaps,
             "gone": sorted(str(i) for i in case_ids - set(in_scope)), "users": users, "criteria_sets": sets,
-            "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids)}
+            "conflicts": conflicts, "p2p_availability": availability_json(session, user_ids),
+            "echoes": len(echoes & set(in_scope))}
+
+
+def _echoed(device: uuid.UUID):
+    """A change-log row of a case made by a transaction that answered changes of `device` on that case, all of them
+    echoes (migration 0021, app.server.push.ECHOES): the device already holds what the row changed, but for the
+    lease its push answer carried."""
+    answered = ((SyncMutation.case_id == SyncChange.entity_id) & (SyncMutation.xact == SyncChange.xact)
+                & (SyncMutation.device_id == device))
+    return (SyncChange.xact.is_not(None) & exists().where(answered, SyncMutation.echo)
+            & ~exists().where(answered, ~SyncMutation.echo))
 
 
 def _first_pull_again(session: Session, caller: Caller, cursor: int, served_from: int) -> dict:
@@ -223,13 +244,14 @@ def _first_pull_again(session: Session, caller: Caller, cursor: int, served_from
     return page
 
 
-def _coming_later(session: Session, case_ids: set[uuid.UUID], cursor: int) -> set[uuid.UUID]:
-    """The cases of this page (changed in it, or asked for again) that the change log holds a later change of:
-    the laptop pages on while `more`, so each comes once, in the page of its last change. A push writes its
-    cases' rows table by table (one flush a chunk), so a case's changes are spread over the log, and every case
-    pushed is asked for again besides: without this, a pushed case came down two to six times."""
+def _coming_later(session: Session, case_ids: set[uuid.UUID], cursor: int, device: uuid.UUID) -> set[uuid.UUID]:
+    """The cases of this page (changed in it, or asked for again) that the change log holds a later change of,
+    not an echo of the caller's (`_echoed`): the laptop pages on while `more`, so each comes once, in the page of
+    its last such change. A push writes its cases' rows table by table (one flush a chunk), so a case's changes are
+    spread over the log, and cases pushed are asked for again besides: without this, a pushed case came down two
+    to six times. Echoes do not hold a case back: the page that lists it sends it whole."""
     later = select(SyncChange.entity_id).where(SyncChange.change_no > cursor, SyncChange.entity == "case",
-                                               SyncChange.entity_id.in_(case_ids)).distinct()
+                                               SyncChange.entity_id.in_(case_ids), ~_echoed(device)).distinct()
     return set(session.scalars(later))
 
 

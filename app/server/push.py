@@ -17,6 +17,8 @@ A push is a batch of outbox rows of one device, in its sequence order, handled i
 5. The instant the event carries is the laptop's (events keep device time), unless its clock is flagged as more
    than 5 minutes off: then the laptop's time corrected by the measured offset. Never later than the server
    received it. sync_mutations keeps the device time, the instant used and the receive time.
+6. Echoes (migration 0021): a change done again exactly as the laptop did it (`_echo`) is answered with the lease
+   the server took, and marked in sync_mutations, so the laptop's next pull leaves its case out (app.server.pull).
 
 The transaction takes the central store's audit chain head first (every write appends to that chain), so
 pushes queue on one lock in one order and never deadlock each other; each case is read FOR UPDATE.
@@ -38,6 +40,7 @@ from app.services.cases import ActionRefused, InvalidInput, NotFound
 from app.services.criteria import InvalidInput as CriteriaInput
 from app.services.intake import AlreadyImported, DuplicatesFound
 from app.services.intents import INTENTS, Call, load_all
+from app.store import sync_rows
 from app.store.models import (
     AuditChainHead, AuditRecord, Case, CaseLease, CaseWorkflow, SyncConflict, SyncMutation, User, utcnow,
 )
@@ -46,6 +49,12 @@ MAX_BATCH = 1000
 CHUNK = 100  # changes applied optimistically under one savepoint (_apply_chunk)
 REFUSALS = (ActionRefused, InvalidInput, CriteriaInput, NotFound, LookupError, ValueError, AlreadyImported,
             DuplicatesFound)
+# Intents whose replay on the version the laptop made them on writes what the laptop wrote, but for the lease the
+# server takes: each is done on a laptop and its copy compared with the server's, table by table, by
+# tests/sync/test_sync_echoes.py. Their answers are echoes (`_echo`): the laptop takes the lease from the answer
+# and its next pull leaves the case out (app.server.pull). Any other intent's case comes back as before.
+ECHOES = frozenset({"claim", "assign", "pend", "information-received", "refer", "extend", "decide", "notify",
+                    "close", "declare-involvement", "record-fact", "choose-criteria-set", "answer-criterion"})
 
 
 @dataclass
@@ -369,11 +378,16 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
             said = spec.answer(payload, result) if spec.answer is not None else None
     if said and said.get("central_tar"):
         tar = said["central_tar"]  # the request became (part of) another central case
+    echo = None
     if tar and kind is None:
         case = session.get(Case, mutation.case_id) if mutation.case_id and not said else None
         case = case or session.scalars(select(Case).where(Case.tar == tar)).one_or_none()
         if case is not None:
-            leases.follow_holder(session, case, caller)
+            lease = leases.follow_holder(session, case, caller)
+            if _echo(spec, mutation, outcome, at, case, said or renumbered):
+                echo = {"lease": sync_rows.row_to_json(CaseLease.__table__, {
+                    column.key: getattr(lease, column.key) for column in CaseLease.__table__.columns})
+                    if lease is not None else None}
     if stale and base is not None and server_base is not None and server_base > base:
         unseen = unseen + [[base, server_base]]  # what this change was merged over, or set aside because of
     answer = {"seq": mutation.seq, "mutation_id": str(mutation.mutation_id), "outcome": outcome,
@@ -388,14 +402,32 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     if kind is not None:
         conflict = _record_conflict(session, caller, mutation, case, kind, reason, since, at)
         answer.update(message=reason, conflict_id=str(conflict.id), conflict_kind=kind)
+    if echo is not None:
+        answer["echo"] = echo
     written.add(
         device_id=caller.device.device_id, seq=mutation.seq, mutation_id=mutation.mutation_id,
         case_id=case.id if case is not None else mutation.case_id, tar=mutation.tar, intent=mutation.intent,
         actor=mutation.actor, client_base=mutation.base_version, client_after=mutation.after_version,
         server_base=base if kind is None or base is not None else server_base,
         server_after=case.version if case is not None and kind is None else None, outcome=outcome,
-        answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at)
+        answer=answer, device_time=mutation.created_at, applied_time=at, received_at=received_at,
+        echo=echo is not None)
     return answer
+
+
+def _echo(spec, mutation: Mutation, outcome: str, at: datetime, case: Case, server_words) -> bool:
+    """Whether the change, done again here, left the case as the laptop holds it but for its lease (migration
+    0021): an intent of ECHOES, applied on the very version the laptop made it on (not merged over others' work),
+    at the laptop's own instant, with nothing the server added in words (a new number, another case), and the case
+    now as the laptop said it saw it after the change (`mine`: version, status, outcome, holder, decision time)."""
+    mine = mutation.mine or {}
+    if spec.name not in ECHOES or outcome != "applied" or server_words or at != mutation.created_at:
+        return False
+    holder = case.assignee.username if case.assignee is not None else None
+    decided = mine.get("decided_at")
+    return (case.version == mutation.after_version == mine.get("version") and mine.get("status") == case.status
+            and mine.get("outcome") == case.outcome and mine.get("assignee") == holder
+            and (datetime.fromisoformat(decided) if decided else None) == case.decided_at)
 
 
 def _renumbered_answer(renumbered: dict | list[dict]) -> dict:

@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime, time, timezone
 
 from sqlalchemy import (JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, Time, TypeDecorator, Uuid, event, text)
+                        Text, Time, TypeDecorator, Uuid, event, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -474,6 +474,10 @@ class SyncOutbox(Base):
     outcome: Mapped[str | None] = mapped_column(String(12))
     message: Mapped[str | None] = mapped_column(Text)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pull brought the server's copy of the case while this change was unsent and left it aside (app.sync.apply):
+    # the case is pulled again after the push whatever the answer, an echo's included (migration 0021).
+    copy_waiting: Mapped[bool] = mapped_column(default=False, server_default=false(),
+                                               comment="a pull left the server's copy aside while this was unsent")
 
     __table_args__ = (
         Index("ux_sync_outbox_device_seq", "device_id", "seq", unique=True),
@@ -540,6 +544,11 @@ class SyncMutation(Base):
     device_time: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the laptop says it happened")
     applied_time: Mapped[datetime] = mapped_column(UTCDateTime, comment="the instant the event carries")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="when the server received it")
+    # Echoes (migration 0021, app.server.push.ECHOES): the transaction that answered the change (its default on
+    # PostgreSQL), and whether the answer left the laptop's copy of the case as the server's.
+    xact: Mapped[int | None] = mapped_column(BigInteger, comment="the central transaction that answered the change")
+    echo: Mapped[bool] = mapped_column(default=False, server_default=false(),
+                                       comment="the answer left the laptop's copy of the case as the server's")
 
     __table_args__ = (Index("ix_sync_mutations_case", "case_id", "seq"),)
 
@@ -599,6 +608,9 @@ class SyncChange(Base):
     # (app.server.change_log). Never written on a laptop.
     changed_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, index=True, comment="when the change was numbered (pruning: app.server.change_log)")
+    # The central transaction that made it (the trigger's pg_current_xact_id(), migration 0021): a pull leaves out
+    # a case whose changes all come from its caller's own pushes answered as echoes (app.server.pull).
+    xact: Mapped[int | None] = mapped_column(BigInteger, comment="the central transaction that made the change")
 
 
 class SyncCounter(Base):

@@ -22,6 +22,8 @@
   change.
 * Their members and providers leave with them when nothing else here names them (app.sync.leftovers).
 * The outbox rows the server has answered for the case become `done`: their effect is now the server's copy.
+* A case left aside for an unsent change has that change's rows marked `copy_waiting`: the case is pulled again
+  after the push whatever the answer (`take_echoes`, which otherwise takes an echo's answer as the server's copy).
 """
 from __future__ import annotations
 
@@ -157,17 +159,19 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     holders = {}  # TAR -> the laptop's case holding it
     for chunk in _chunks([snap["case"]["tar"] for snap in snaps]):
         holders.update(session.execute(select(Case.tar, Case.id).where(Case.tar.in_(chunk))).all())
-    fresh, rebased = [], []
+    fresh, rebased, left_aside = [], [], []
     for snap, case_id in zip(snaps, ids):
         tar = snap["case"]["tar"]
         if case_id in pending:
             result.skipped.append(tar)
+            left_aside.append(case_id)
             continue
         other = holders.get(tar)
         other = other if other != case_id else None
         if other is not None:
             if other in pending:
                 result.skipped.append(tar)
+                left_aside += [case_id, other]
                 continue
             _remove(session, other, "the central store holds this request under its own id")
         (rebased if case_id in held else fresh).append(snap)
@@ -184,6 +188,7 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
     for value in page.get("gone") or []:
         case_id = uuid.UUID(value)
         if case_id in pending:
+            left_aside.append(case_id)
             continue
         if session.get(Case, case_id) is None:
             _done(session, case_id)
@@ -191,8 +196,46 @@ def apply_page(session: Session, page: dict, own_username: str | None) -> Applie
         if _remove(session, case_id, "closed on the central store, or no longer in your queues"):
             result.removed += 1
     leftovers.remove_orphans(session, parties)  # their members and providers, when nothing else names them
+    _copy_waiting(session, left_aside)
     result.conflicts = apply_conflicts(session, page)
     return result
+
+
+def _copy_waiting(session: Session, case_ids: list[uuid.UUID]) -> None:
+    """The server's copy of these cases came and was left aside for their unsent changes: the cases come again
+    after the push whatever its answer (an echo's too: `take_echoes`)."""
+    for chunk in _chunks(case_ids):
+        session.execute(update(SyncOutbox).where(SyncOutbox.case_id.in_(chunk), SyncOutbox.state == "pending")
+                        .values(copy_waiting=True))
+
+
+def take_echoes(session: Session, results: list[dict]) -> int:
+    """The answered changes the server did exactly as this laptop had (echoes: app.server.push.ECHOES), in the
+    caller's transaction after they were acknowledged: the case here is the server's copy but for its lease, which
+    the answer carries, so the lease is written and the rows are done, and the next pull leaves the case out. A
+    row whose case's copy a pull left aside meanwhile (`copy_waiting`) stays acknowledged: the case is pulled again.
+    Returns how many changes were taken so."""
+    echoed = {uuid.UUID(result["mutation_id"]): result["echo"] for result in results if result.get("echo")}
+    if not echoed:
+        return 0
+    rows = []
+    for chunk in _chunks(list(echoed)):
+        rows += session.execute(select(SyncOutbox.mutation_id, SyncOutbox.case_id).where(
+            SyncOutbox.mutation_id.in_(chunk), SyncOutbox.state == "acked", SyncOutbox.case_id.is_not(None),
+            SyncOutbox.copy_waiting.is_(False))).all()
+    position = {mutation_id: number for number, mutation_id in enumerate(echoed)}  # the answers' (push) order
+    leases: dict[uuid.UUID, dict | None] = {}  # the lease after the case's last echo of these answers
+    for mutation_id, case_id in sorted(rows, key=lambda row: position[row.mutation_id]):
+        lease = echoed[mutation_id].get("lease")
+        leases[case_id] = sync_rows.row_from_json(CaseLease.__table__, lease) if lease else None
+    for chunk in _chunks(list(leases)):
+        session.execute(delete(CaseLease).where(CaseLease.case_id.in_(chunk)))
+    held = [lease for lease in leases.values() if lease is not None]
+    if held:
+        session.execute(insert(CaseLease.__table__), held)
+    for chunk in _chunks([row.mutation_id for row in rows]):
+        session.execute(update(SyncOutbox).where(SyncOutbox.mutation_id.in_(chunk)).values(state="done"))
+    return len(rows)
 
 
 def _adopt_identities(session: Session, table, keys: tuple[str, ...], references, rows: list[dict]) -> None:

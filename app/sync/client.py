@@ -12,7 +12,9 @@ workstation's sync worker (app.ui.sync_ui), off the GUI thread.
                      does not stop the sync. Before the pull, because a case that leaves the laptop at the pull
                      (closed offline, given to another queue) takes its document rows with it;
                   4. pull: the first time every case of the user's queues, page by page (resumable), then the
-                     changes after the cursor; the cases whose changes were answered come again in any case.
+                     changes after the cursor; the cases whose changes were answered come again in any case,
+                     but for echoes: changes the server did as this laptop had, whose answer carried the lease
+                     (app.sync.apply.take_echoes), and whose cases the pull leaves out.
 Every step that fails on the network raises Offline and loses nothing; `status(store)` says what waits.
 """
 from __future__ import annotations
@@ -49,6 +51,7 @@ class SyncReport:
     conflicts: int = 0
     duplicates: int = 0
     pulled_cases: int = 0
+    echoes: int = 0  # changes the server did as this laptop had: their cases were not pulled back (app.server.push)
     removed: int = 0
     skipped: list[str] = field(default_factory=list)
     cursor: int = 0
@@ -260,6 +263,7 @@ def _acknowledge(store, batch: _Batch, answer: dict, report: SyncReport) -> None
         results = answer.get("results") or []
         if results:
             _ack(session, audit.device_id(session), results)
+            report.echoes += apply.take_echoes(session, results)
         for result in results:
             report.pushed += 1
             if result.get("duplicate"):

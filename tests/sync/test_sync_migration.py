@@ -159,3 +159,33 @@ def test_migration_0020_times_the_change_log_and_keeps_its_horizon(any_store):
     migrate.downgrade(any_store.engine, "0019")
     assert "changed_at" not in {c["name"] for c in inspect(any_store.engine).get_columns("sync_changes")}
     migrate.upgrade(any_store.engine)
+
+
+def test_migration_0021_names_the_transaction_of_each_change_and_keeps_echoes(any_store):
+    """sync_changes.xact, sync_mutations.xact and echo, sync_outbox.copy_waiting (0021) on a store made before them,
+    both engines: on the central store the change log's trigger names the transaction that made each change, and an
+    answered change's row names the same one; the downgrade puts the trigger of 0007 back."""
+    from app.store.models import SyncMutation
+
+    demo.generate(any_store, 3, seed=11)
+    migrate.downgrade(any_store.engine, "0020")
+    assert "copy_waiting" not in {c["name"] for c in inspect(any_store.engine).get_columns("sync_outbox")}
+    migrate.upgrade(any_store.engine)
+    assert {"xact", "echo"} <= {c["name"] for c in inspect(any_store.engine).get_columns("sync_mutations")}
+    if not any_store.is_sqlite:
+        with any_store.session() as session, session.begin():
+            session.execute(text("UPDATE cases SET updated_at = now() WHERE tar = (SELECT min(tar) FROM cases)"))
+            session.execute(text(
+                "INSERT INTO sync_mutations (device_id, seq, mutation_id, intent, actor, outcome, answer, "
+                "device_time, applied_time, received_at) VALUES (:d, 1, :m, 'claim', 'x', 'applied', '{}', now(), "
+                "now(), now())"), {"d": uuid.uuid4(), "m": uuid.uuid4()})
+        with any_store.session() as session:
+            change = session.scalar(select(SyncChange.xact).order_by(SyncChange.change_no.desc()).limit(1))
+            answered, echo = session.execute(select(SyncMutation.xact, SyncMutation.echo)).one()
+            assert change is not None and change == answered and echo is False
+    migrate.downgrade(any_store.engine, "0020")
+    assert "xact" not in {c["name"] for c in inspect(any_store.engine).get_columns("sync_changes")}
+    if not any_store.is_sqlite:  # the trigger of 0007 writes the log again
+        with any_store.session() as session, session.begin():
+            session.execute(text("UPDATE cases SET updated_at = now() WHERE tar = (SELECT min(tar) FROM cases)"))
+    migrate.upgrade(any_store.engine)

@@ -95,15 +95,18 @@ def test_a_refusal_in_a_chunk_undoes_only_that_change_and_the_chunk_is_done_agai
 def test_each_pushed_case_comes_back_once_though_it_is_both_asked_for_and_in_the_change_log(
         central, laptops, monkeypatch, asked_per_page):
     """After a push the laptop asks again for every case it pushed (`refresh`, so many a request), and the change
-    log holds them too: over pages of 25 changes (tests/sync/conftest.py), each comes down once."""
+    log holds them too: over pages of 25 changes (tests/sync/conftest.py), each comes down once. (The nurse's
+    notes are merged over the supervisor's assignments made meanwhile, so none is an echo, which would not come
+    down at all: tests/sync/test_sync_echoes.py.)"""
     monkeypatch.setattr(client, "REFRESH_PAGE", asked_per_page)
     tars = [central.new_case() for _ in range(30)]
     nurse = laptops("nurse.nguyen")
     nurse.sync()
     for tar in tars:
-        nurse.act(svc.claim_case, tar)
+        nurse.act(svc.declare_involvement, tar, note="saw the member")
+        central.act(svc.assign_case, tar, "lead.patel", assignee_username="nurse.nguyen")
     report = nurse.sync()
-    assert report.applied == 30
+    assert (report.merged, report.echoes) == (30, 0)
     assert report.pulled_cases == 30
     assert all(nurse.case(tar).assignee.username == "nurse.nguyen" for tar in tars)
     with nurse.store.session() as session:
