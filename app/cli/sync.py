@@ -124,6 +124,8 @@ def run_sync(args) -> int:
         print(f"Synced with {report.server}: {report.pushed} change(s) sent ({report.applied} applied, "
               f"{report.merged} merged, {report.conflicts} conflict(s)), {report.pulled_cases} case(s) received, "
               f"{report.removed} removed"
+              + (f", {report.echoes} change(s) confirmed as made here (their cases not sent back)"
+                 if report.echoes else "")
               + (f", {report.documents_uploaded} document file(s) sent" if report.documents_uploaded else "") + ".")
     if report.conflicts:
         warn(f"umws: {report.conflicts} change(s) became conflicts: 'umws conflicts list' shows them.")

@@ -266,7 +266,7 @@ class SyncUi(QObject):
             log.warning("sync: %d warning(s)", len(report.warnings))  # no file names: no member data
         self.window.statusBar().showMessage(words, 30_000 if report.warnings else 15_000)
         self.synced.emit(report)
-        if report.pulled_cases or report.removed:
+        if report.pulled_cases or report.removed or report.echoes:  # (an echo's answer wrote the case's lease)
             self.window.refresh()
 
     def _failed(self, error) -> None:

@@ -155,7 +155,7 @@ def test_a_request_received_offline_gets_the_central_store_copy(central, laptops
 
 
 def test_cli_login_sync_status_and_conflicts(central, sync_server, monkeypatch, capsys):
-    tar = central.new_case()
+    tar, mine = central.new_case(), central.new_case()
     monkeypatch.setenv("UMWS_PASSWORD", "demo-um-nurse")
     assert main(["sync", "status", "--json"]) == 0
     state = json.loads(capsys.readouterr().out)
@@ -170,6 +170,9 @@ def test_cli_login_sync_status_and_conflicts(central, sync_server, monkeypatch, 
     assert main(["sync", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["pulled_cases"] >= 1
+    assert main(["case", "claim", mine, "--as", "nurse.nguyen"]) == 0  # done centrally as here: an echo
+    assert main(["sync"]) == 0
+    assert "1 change(s) confirmed as made here (their cases not sent back)" in capsys.readouterr().out
     assert main(["case", "claim", tar, "--as", "nurse.nguyen"]) == 0
     capsys.readouterr()
     central.act(svc.claim_case, tar, "lead.patel")  # someone else got there first, online
