@@ -178,12 +178,14 @@ def make_stay(rng: random.Random, item: dict, members: list[dict], state: DemoSt
         for n in range(count):
             days.append(day_row(admit_day + timedelta(days=n), "requested", False, notified))
     else:
+        # No review falls due before the plan knew of the stay: a late notice moves the first one to its day.
+        known_from = max(admit_day, stay_clocks.plan_day(notified))
         offset = rng.choices([-2, -1, 0, 0, 1, 2, 3, 5], [4, 6, 14, 14, 20, 16, 14, 12])[0]
-        next_review = max(admit_day, cal_today + timedelta(days=offset))
-        approved_through = max(admit_day, next_review + timedelta(days=rng.choice([0, 0, 1, 2])))
+        next_review = max(known_from, cal_today + timedelta(days=offset))
+        approved_through = max(known_from, next_review + timedelta(days=rng.choice([0, 0, 1, 2])))
         requested_through = approved_through + timedelta(days=rng.choice([0, 0, 1, 2, 3]))
         if status == "referred":
-            approved_through = max(admit_day, min(approved_through, cal_today - timedelta(days=1)))
+            approved_through = max(known_from, min(approved_through, cal_today - timedelta(days=1)))
             requested_through = max(requested_through, approved_through + timedelta(days=2))
         asked_again = max(notified, now - timedelta(minutes=rng.randint(60, 30 * 60)))
         day = admit_day

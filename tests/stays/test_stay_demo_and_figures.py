@@ -111,3 +111,14 @@ def test_figures_agree_with_sql_counts(demo_store):
         npi: len(days) for npi, days in per_facility.items()}
     for row in figures["alos_by_level"]:
         assert row["alos"] == round(row["bed_days"] / row["stays"], 1)
+
+
+@pytest.mark.parametrize("now", [datetime(2026, 12, 3, 20, 0, tzinfo=timezone.utc),
+                                 datetime(2026, 12, 4, 21, 0, tzinfo=timezone.utc)])
+def test_no_demo_review_falls_due_before_the_plan_was_notified(local_store, now):
+    """A stay noticed late (notified the day after admission, here at 00:27 plan time) once got a review due at the
+    end of its admission day, before its own receipt: CI drew such a stay on 2026-12-03 at 20:00 UTC."""
+    demo.generate(local_store, 400, seed=7, now=now)
+    early = rows(local_store, """SELECT c.tar, c.received_at, c.decision_due_at FROM cases c
+                                 WHERE c.decision_due_at IS NULL OR c.decision_due_at <= c.received_at""")
+    assert early == []
