@@ -215,8 +215,9 @@ def run_conflicts_resolve(args) -> int:
             tar = conflict_by_id(session, args.conflict_id).tar
             case = resolve_conflict(session, tar, args.actor, conflict_id=args.conflict_id, resolution=resolution,
                                     note=args.note, reassign_to=args.reassign_to)
-            result = {"tar": case.tar, "status": case.status, "resolution": resolution,
-                      "assignee": case.assignee.username if case.assignee else None}
+            result = {"tar": case.tar if case else tar, "status": case.status if case else None,
+                      "resolution": resolution, "assignee": case.assignee.username if case and case.assignee else None,
+                      "request_made": case is not None}
     except (svc.NotFound, svc.InvalidInput, CriteriaInput) as error:
         raise CliError(str(error), EXIT_BAD_INPUT) from error
     except svc.ActionRefused as error:
@@ -225,6 +226,9 @@ def run_conflicts_resolve(args) -> int:
         store.close()
     if args.json:
         print_json(result)
+    elif result["status"] is None:  # a request never made here, set aside (app.services.conflicts)
+        print(f"TAR {result['tar']}: conflict resolved ({resolution}); the request was not made, and the conflict "
+              "keeps it.")
     else:
         print(f"TAR {result['tar']}: conflict resolved ({resolution}); {result['status']}, held by "
               f"{result['assignee'] or 'nobody'}.")

@@ -315,6 +315,20 @@ def _case_for(session: Session, caller: Caller, mutation: Mutation,
                   f"{mutation.tar}, which the central store never made (its receipt became a conflict).")
 
 
+def _resolves_unmade_request(session: Session, mutation: Mutation) -> bool:
+    """Whether the change resolves a conflict about a request the central store never made (a refused intake:
+    app.services.conflicts.request_not_made). Such a change has no central case to be about."""
+    if mutation.intent != "resolve-conflict":
+        return False
+    from app.services import conflicts
+
+    try:
+        conflict = conflicts.conflict_by_id(session, str(mutation.payload.get("conflict_id")))
+    except (InvalidInput, NotFound):
+        return False
+    return conflicts.request_not_made(session, conflict)
+
+
 def _central_tar(session: Session) -> str:
     from app.services.intake import next_tars
 
@@ -327,7 +341,8 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
     at = _applied_time(caller, mutation.created_at, received_at)
     makes_case = spec is not None and spec.makes_case and bool(mutation.payload.get("tar"))
     payload, tar, renumbered = mutation.payload, mutation.tar, None
-    case, missing = (None, None) if makes_case else _case_for(session, caller, mutation, written)
+    unmade = _resolves_unmade_request(session, mutation)
+    case, missing = (None, None) if makes_case or unmade else _case_for(session, caller, mutation, written)
     if case is not None:
         tar = case.tar  # the central number (a request received offline may have a new one)
     base, unseen = _base(session, caller, mutation, written)
@@ -346,8 +361,8 @@ def _apply(session: Session, caller: Caller, mutation: Mutation, received_at: da
             tar = _central_tar(session)
             payload = {**payload, "tar": tar}
             renumbered = {"from": mutation.tar, "to": tar}
-    elif mutation.tar is None:
-        pass  # an intent about no case: only its own rules decide
+    elif mutation.tar is None or unmade:
+        pass  # an intent about no case (or a request never made here): only its own rules decide
     elif case is None:
         kind, reason = "refused", missing or f"TAR {mutation.tar} is not on the central store."
     else:

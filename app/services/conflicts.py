@@ -15,6 +15,11 @@ Who may: the user whose change it was (keep-theirs; keep-mine/keep-both when the
 nurse supervisor / administrator (any; when the case is held by someone else, keeping the laptop's change first
 gives the case back to that change's author). Each resolution is a `conflict-resolved` event on the case, and is
 itself an intent: resolved on a laptop, it goes up like any change.
+
+A request the central store never made (its `intake` or `receive` was refused there: `request_not_made`) has no
+case to hold the event: keep-theirs leaves it unmade (the request stays in the conflict record) and says so in an
+audit record; keep-mine makes it now, with the ids the laptop gave it (so the laptop's copy and the central case are
+one), under a new number if another request took its TAR meanwhile; reassign needs a case, so it is refused.
 """
 from __future__ import annotations
 
@@ -25,10 +30,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.roles import SUPERVISOR_ROLES, role_label
+from app.services import audit
 from app.services.cases import ActionRefused, InvalidInput, NotFound, assign_case, case_by_tar, record_event, \
     user_by_name
+from app.services.intake import AlreadyImported, DuplicatesFound
 from app.services.intents import INTENTS, Call, always, intent, load_all
-from app.store.models import SyncConflict, utcnow
+from app.store.models import Case, SyncConflict, utcnow
 
 RESOLUTIONS = {
     "keep-theirs": "Keep the central store's version (set this change aside)",
@@ -70,6 +77,8 @@ def resolve_conflict(session: Session, tar: str, username: str, *, conflict_id: 
                             kind="state")
     if conflict.tar != tar:
         raise InvalidInput(f"conflict {conflict_id} is about TAR {conflict.tar}, not {tar}")
+    if request_not_made(session, conflict):
+        return _resolve_unmade(session, conflict, actor, resolution, note, at)
     case = case_by_tar(session, tar)
     applied = False
     if resolution == "reassign":
@@ -99,6 +108,54 @@ def resolve_conflict(session: Session, tar: str, username: str, *, conflict_id: 
         "conflict_id": str(conflict.id), "resolution": resolution, "note": conflict.resolution_note,
         "intent": conflict.intent, "change_by": conflict.actor, "applied": applied, "reassigned_to": reassign_to,
     }, at=at)
+    return case
+
+
+def request_not_made(session: Session, conflict: SyncConflict) -> bool:
+    """Whether the conflict is about a request this store never made: its change makes a case (a refused `intake`
+    or `receive`) and no case here has the id that change gave it."""
+    return _makes_case(conflict.intent) and (conflict.case_id is None or session.get(Case, conflict.case_id) is None)
+
+
+def _resolve_unmade(session: Session, conflict: SyncConflict, actor, resolution: str, note: str,
+                    at: datetime | None) -> Case | None:
+    """Resolve a conflict about a request never made here (module docstring): the case keep-mine made, or None."""
+    at = at or utcnow()
+    if resolution == "reassign":
+        raise ActionRefused(f"The request TAR {conflict.tar} was never made on this store, so there is no case to "
+                            "reassign: keep it (keep mine) to make it now, or set it aside (keep theirs).",
+                            kind="state")
+    case = None
+    if resolution in ("keep-mine", "keep-both"):
+        payload = dict(conflict.payload)
+        if payload.get("tar") and session.scalar(select(Case.id).where(Case.tar == payload["tar"])) is not None:
+            from app.services.intake import next_tars
+
+            payload["tar"] = next_tars(session)[0]  # another request took the number meanwhile
+        try:  # the ids the laptop gave the request: its copy there and this case are one
+            made = INTENTS[conflict.intent].replay(session, Call(None, conflict.actor, payload), at=at,
+                                                   mutation_id=conflict.mutation_id)
+        except ActionRefused as refused:
+            raise ActionRefused(f"The request cannot be made now: {refused}", who=refused.who,
+                                kind=refused.kind) from refused
+        except (InvalidInput, NotFound, DuplicatesFound, AlreadyImported) as refused:
+            raise ActionRefused(f"The request cannot be made now: {refused}", kind="state") from refused
+        case = session.get(Case, conflict.case_id) if conflict.case_id else None
+        case = case or session.scalar(select(Case).where(Case.tar == getattr(made, "tar", payload.get("tar"))))
+    conflict.resolved_at = at
+    conflict.resolved_by = actor.username
+    conflict.resolution = resolution
+    conflict.resolution_note = (note or "").strip() or None
+    details = {"conflict_id": str(conflict.id), "resolution": resolution, "note": conflict.resolution_note,
+               "intent": conflict.intent, "change_by": conflict.actor, "applied": case is not None,
+               "reassigned_to": None}
+    if case is not None:
+        record_event(session, case, actor, "conflict-resolved", details, at=at)
+    else:
+        audit.append(session, actor=actor.username, actor_kind="user", action="change", what="sync-conflict",
+                     case_id=conflict.case_id, tar=conflict.tar,
+                     body={**details, "made": False, "why": "the request stays unmade; the conflict keeps it"},
+                     at=at)
     return case
 
 
@@ -137,4 +194,11 @@ def conflict_json(conflict: SyncConflict) -> dict:
             "kind": conflict.kind, "reason": conflict.reason, "team": conflict.team,
             "detected_at": conflict.detected_at.isoformat(), "device_id": str(conflict.device_id),
             "resolved": conflict.resolved_at is not None, "resolution": conflict.resolution,
-            "resolved_by": conflict.resolved_by, "mine": conflict.mine, "theirs": conflict.theirs}
+            "resolved_by": conflict.resolved_by, "mine": conflict.mine, "theirs": conflict.theirs,
+            "request_not_made": _makes_case(conflict.intent) and not (conflict.theirs or {}).get("case")}
+
+
+def _makes_case(intent_name: str) -> bool:
+    load_all()
+    spec = INTENTS.get(intent_name)
+    return spec is not None and spec.makes_case

@@ -383,6 +383,11 @@ def _describe(side: dict | None) -> str:
     return "\n".join(lines)
 
 
+_UNMADE = ("The central store never made this request: it refused it (the reason is below).\n\n"
+           "Keep mine: make it now, with the same details (the rules decide again).\n"
+           "Keep theirs: leave it unmade; the conflict keeps the request as it was entered.")
+
+
 class ConflictsDialog(QDialog):
     """The Conflicts queue: each open conflict, both versions side by side, and the resolutions."""
 
@@ -485,8 +490,9 @@ class ConflictsDialog(QDialog):
             self.reason.setText("No open conflicts." if not self.rows else "")
             return
         self.keep_both.setEnabled(conflict["intent"] == "decide")
+        self.reassign.setEnabled(not conflict.get("request_not_made"))  # no case to reassign
         self.mine.setPlainText(_describe(conflict["mine"]))
-        self.theirs.setPlainText(_describe(conflict["theirs"]))
+        self.theirs.setPlainText(_UNMADE if conflict.get("request_not_made") else _describe(conflict["theirs"]))
         self.reason.setText(conflict["reason"])
 
     def reassign_prompt(self) -> None:
