@@ -176,7 +176,9 @@ def main() -> int:
     parser.add_argument("--intake", type=int, default=0, help="requests of a CSV batch imported offline, pushed")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the laptop's side of the push's sync into FILE")
+    parser.add_argument("--batch", type=int, default=client.PUSH_BATCH, help="changes per push request")
     args = parser.parse_args()
+    client.PUSH_BATCH = args.batch
     pg = pg_harness.PostgresServer().start()
     server = None
     try:
@@ -241,7 +243,7 @@ def main() -> int:
             "push_conflicts": pushed.conflicts, "push_baseline_s": round(push_baseline, 2),
             "push_ratio": round(push_seconds / push_baseline, 1),
             "push_phase_s": round(phases["_push"], 2), "push_pull_back_s": round(phases["_pull"], 2),
-            "push_pulled_back": pushed.pulled_cases,
+            "push_pulled_back": pushed.pulled_cases, "push_batch": args.batch,
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         laptop.close()
@@ -261,7 +263,8 @@ def main() -> int:
         print(f"incremental sync, nothing to do: median {result['idle_sync_ms']} ms, p95 {result['idle_sync_p95_ms']} ms "
               f"(target < 200 ms); plain psycopg asking the same: {result['idle_baseline_ms']} ms; ratio "
               f"{result['idle_ratio']}x")
-        print(f"push: {result['queued']:,} queued changes in {result['push_s']} s (target < 30 s), "
+        print(f"push: {result['queued']:,} queued changes in batches of {args.batch} in {result['push_s']} s "
+              f"(target < 30 s), "
               f"{result['push_applied']:,} applied, {result['push_conflicts']} conflicts; plain psycopg writing the "
               f"same rows: {result['push_baseline_s']} s; ratio {result['push_ratio']}x; of which pushing "
               f"{result['push_phase_s']} s and pulling the {result['push_pulled_back']:,} pushed cases back "
