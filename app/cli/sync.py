@@ -182,7 +182,7 @@ def run_conflicts_list(args) -> int:
 
 def run_conflicts_show(args) -> int:
     from app.services.cases import InvalidInput, NotFound
-    from app.services.conflicts import conflict_by_id, conflict_json, readable_payload
+    from app.services.conflicts import conflict_by_id, conflict_json, payload_lines
 
     store = open_store_for(args)
     try:
@@ -196,8 +196,12 @@ def run_conflicts_show(args) -> int:
         print_json(row)
     else:
         print(f"TAR {row['tar']}: {row['intent']} by {row['username']} ({row['kind']})\n  {row['reason']}")
-        print(f"  mine:   {row['mine'].get('case')}\n          {readable_payload(row['mine'].get('payload'))}")
-        print(f"  theirs: {row['theirs'].get('case')}")
+        print(f"  mine:   {row['mine'].get('case')}")
+        print("\n".join(payload_lines(row["mine"].get("payload"), indent="          ")))
+        if row["request_not_made"]:
+            print("  theirs: the central store never made this request (keep mine makes it, keep theirs leaves it)")
+        else:
+            print(f"  theirs: {row['theirs'].get('case')}")
         for change in row["theirs"].get("since") or []:
             print(f"          then {change['kind']}")
     return 0

@@ -23,6 +23,8 @@ one), under a new number if another request took its TAR meanwhile; reassign nee
 """
 from __future__ import annotations
 
+import json
+
 import uuid
 from datetime import datetime
 
@@ -174,9 +176,12 @@ def readable_payload(payload: dict | None, limit: int = 200) -> dict:
     """A change's payload for people: a long value (the bytes of a letter printed offline) is named, not shown."""
     from app.services.intents import decode
 
+    load_all()
     out = {}
     for key, value in (payload or {}).items():
-        if key == "pdf" and isinstance(value, str):
+        if isinstance(value, dict) and value.get("$type") == "IntakeDraft":
+            out[key] = decode(value).describe()
+        elif key == "pdf" and isinstance(value, str):
             out[key] = f"(the letter as printed: {len(value) * 3 // 4:,} bytes, kept with the conflict)"
         elif key == "letter" and isinstance(value, dict):
             out[key] = f"{value.get('ref')} ({value.get('kind')}, to the {value.get('recipient')})"
@@ -187,6 +192,20 @@ def readable_payload(payload: dict | None, limit: int = 200) -> dict:
         else:
             out[key] = value
     return out
+
+
+def payload_lines(payload: dict | None, indent: str = "  ") -> list[str]:
+    """`readable_payload` as indented lines of text: one per field, a list (a request in words) one per item."""
+    lines = []
+    for key, value in readable_payload(payload).items():
+        if value is None or value == []:
+            lines.append(f"{indent}{key}: —")
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            lines.append(f"{indent}{key}:")
+            lines.extend(f"{indent}  {item}" for item in value)
+        else:
+            lines.append(f"{indent}{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}")
+    return lines
 
 
 def conflict_json(conflict: SyncConflict) -> dict:

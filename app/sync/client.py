@@ -36,7 +36,8 @@ from app.store.models import Case, IntakeDocument, Setting, SyncConflict, SyncOu
 from app.sync import apply, credentials, leftovers
 from app.sync.api import Api, DeviceRevoked, ServerRefused, SignInNeeded, SyncError
 
-PUSH_BATCH = 200
+PUSH_BATCH = 200  # changes per push request (the server takes up to 1,000); docs/benchmarks.md, "Push batch size"
+PUSH_BYTES = 8_000_000  # and no more JSON than this in one, past its first change (letters carry their PDFs)
 REFRESH_PAGE = 500  # cases asked for again per pull request, after their changes were answered
 KEYS = {name: f"sync.{name}" for name in ("user", "cursor", "full_cursor", "after_id", "last_sync", "last_error",
                                            "clock", "audit_seq", "last_attempt")}
@@ -206,11 +207,23 @@ class _Batch:
 
 def _read_batch(store, after_seq: int = 0, audit_seq: int | None = None) -> _Batch:
     with store.session() as session:
-        rows = intents.pending(session, PUSH_BATCH, after_seq=after_seq)
+        mutations = _within_bytes([_mutation_json(row) for row in
+                                   intents.pending(session, PUSH_BATCH, after_seq=after_seq)])
         if audit_seq is None:
             audit_seq = int(_get(session, "audit_seq") or 0)
         records = local_records(session, audit.device_id(session), audit_seq)
-        return _Batch([_mutation_json(row) for row in rows], records, audit_seq)
+        return _Batch(mutations, records, audit_seq)
+
+
+def _within_bytes(mutations: list[dict]) -> list[dict]:
+    """The first of `mutations` that fit in PUSH_BYTES of JSON, and always the first one: a batch of letters
+    printed offline is sent in several requests, not one of hundreds of megabytes. The rest go in the next batch."""
+    size = 0
+    for count, mutation in enumerate(mutations):
+        size += len(json.dumps(mutation))
+        if count and size > PUSH_BYTES:
+            return mutations[:count]
+    return mutations
 
 
 def _push(store, api: Api, report: SyncReport, progress, cancelled) -> None:

@@ -15,7 +15,6 @@ status-bar fields and the worker.
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
 
@@ -364,11 +363,9 @@ def _describe(side: dict | None) -> str:
         lines.append(f"Change: {side['intent']} by {side.get('actor')}")
         made = side.get("device_time")
         lines.append(f"Made at (laptop clock): {format_instant(datetime.fromisoformat(made)) if made else '—'}")
-        from app.services.conflicts import readable_payload
+        from app.services.conflicts import payload_lines
 
-        payload = readable_payload(side.get("payload"))
-        for key, value in payload.items():
-            lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
+        lines.extend(payload_lines(side.get("payload")))
         lines.append("")
         lines.append("The case on the laptop after it:")
     else:

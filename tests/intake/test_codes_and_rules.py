@@ -229,3 +229,16 @@ def test_only_post_service_requests_are_late():
     flagged = assess(complete_draft(review_timing="post-service", received_at=at(date(2026, 12, 31)),
                                     lines=[LinePart("97110", "", 1, date(2026, 11, 2))]))
     assert "late" in flagged.flags
+
+
+def test_a_request_in_words_names_the_member_provider_services_and_diagnoses():
+    words = complete_draft(attachments=["fax-0001.pdf"], clinical_note="x" * 250).describe()
+    assert words[0] == "Member: Lucia Hernandez (CIN 91234567A), born 1970-05-17"
+    assert words[1] == "Requested by: Chidi Okoro, MD (NPI 1234567893)"
+    assert words[2] == "Received: 2026-11-20 10:00 PST by Intake form"
+    assert "Review: routine pre-service, outpatient, medi-cal, in network" in words
+    assert "Service: 97110 Therapeutic exercise × 12, 2026-11-23 to 2026-12-31" in words
+    assert "Diagnosis: M54.50 Low back pain" in words and "Documents: fax-0001.pdf" in words
+    assert words[-1] == "Clinical note: " + "x" * 200 + "…"
+    unknown = complete_draft(member=MemberPart(), requesting=ProviderPart()).describe()
+    assert unknown[:2] == ["Member: (no name) (not identified)", "Requested by: —"]

@@ -92,3 +92,25 @@ def test_a_cancel_between_batches_leaves_the_rest_waiting(central, laptops, netw
     report = nurse.sync(transport=network)
     assert (report.pushed, report.applied, report.duplicates) == (7, 7, 0)
     assert nurse.status()["pending"] == 0
+
+
+def test_a_batch_stops_at_its_byte_budget_but_always_carries_one_change(central, laptops, network, monkeypatch):
+    nurse, tars = claimed_offline(central, laptops, 5)
+    monkeypatch.setattr(client, "PUSH_BYTES", 1)  # every change is over it: one change a request
+    batches = pushed_batches(network, monkeypatch)
+    report = nurse.sync(transport=network)
+    assert (report.pushed, report.applied, report.duplicates) == (5, 5, 0)
+    assert [batch for batch in batches if batch] == [[1], [2], [3], [4], [5]]
+    assert all(central.case(tar).assignee.username == "nurse.nguyen" for tar in tars)
+
+
+def test_the_byte_budget_counts_the_json_sent():
+    small, large = {"seq": 1, "payload": {}}, {"seq": 2, "payload": {"pdf": "x" * 100}}
+    budget = len(json.dumps(small)) + len(json.dumps(large))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client, "PUSH_BYTES", budget)
+        assert client._within_bytes([small, large, small]) == [small, large]
+        patch.setattr(client, "PUSH_BYTES", budget - 1)
+        assert client._within_bytes([small, large, small]) == [small]
+        assert client._within_bytes([large]) == [large]
+        assert client._within_bytes([]) == []

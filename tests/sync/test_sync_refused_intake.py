@@ -27,8 +27,13 @@ def refused(central, laptops):
     entered offline and refused centrally, because the coordinator had meanwhile been made an auditor there."""
     coordinator = laptops("coord.jones")
     coordinator.sync()
-    saved = save(coordinator, form_draft(f"{cin_prefix()}R"))
-    case_id = coordinator.case(saved.tar).id
+    tar = save(coordinator, form_draft(f"{cin_prefix()}R")).tar
+    return (coordinator, tar, *refuse(central, coordinator, tar))
+
+
+def refuse(central, coordinator, tar: str) -> tuple:
+    """(case id, conflict id) once `tar`, entered offline on `coordinator`, was refused centrally."""
+    case_id = coordinator.case(tar).id
     set_role(central, "coord.jones", "auditor")
     try:
         report = coordinator.sync()
@@ -36,13 +41,12 @@ def refused(central, laptops):
         set_role(central, "coord.jones", "um-coordinator")
     assert report.conflicts == 1
     coordinator.sync()  # the laptop learns the role is back
-    assert coordinator.case(saved.tar) is None  # the laptop let its copy go: the conflict keeps the request
+    assert coordinator.case(tar) is None  # the laptop let its copy go: the conflict keeps the request
     with coordinator.store.session() as session:
-        conflict = session.scalars(select(SyncConflict).where(SyncConflict.tar == saved.tar)).one()
+        conflict = session.scalars(select(SyncConflict).where(SyncConflict.tar == tar)).one()
         assert conflict.kind == "refused" and "Auditor" in conflict.reason and conflict.case_id == case_id
         assert conflict_svc.conflict_json(conflict)["request_not_made"]
-        conflict_id = str(conflict.id)
-    return coordinator, saved.tar, case_id, conflict_id
+        return case_id, str(conflict.id)
 
 
 def central_conflict(central, conflict_id: str) -> SyncConflict:
@@ -98,6 +102,9 @@ def test_keep_theirs_on_the_laptop_leaves_the_request_unmade_and_says_so(central
 def test_a_supervisor_resolves_it_centrally_from_the_command_line(central, central_url, refused, capsys):
     coordinator, tar, case_id, conflict_id = refused
     on_central = ["--database-url", central_url]
+    assert main(["conflicts", "show", conflict_id, *on_central]) == 0
+    shown = capsys.readouterr().out
+    assert "Requested by: Chidi Okoro, MD (NPI 1234567893)" in shown and "never made this request" in shown, shown
     assert main(["conflicts", "resolve", conflict_id, "--as", "lead.patel", "--reassign-to", "nurse.nguyen",
                  *on_central]) == 3
     assert "never made" in capsys.readouterr().err
@@ -140,5 +147,45 @@ def test_the_conflicts_window_offers_no_reassignment_for_a_request_never_made(qt
     assert dialog.current()["id"] == conflict_id
     assert not dialog.reassign.isEnabled() and dialog.keep_mine.isEnabled()
     assert "never made this request" in dialog.theirs.toPlainText()
+    mine = dialog.mine.toPlainText()  # the request in words, not its encoding
+    assert "Member: Dup Licate (CIN " in mine and "Service: 97110 Therapeutic exercise × 6" in mine, mine
+    assert "Diagnosis: M54.50 Low back pain" in mine and "$type" not in mine
     assert dialog.resolve("keep-mine", confirm=False), dialog.__dict__.get("last_error")
     assert coordinator.case(tar).id == case_id and conflict_id not in [row["id"] for row in dialog.rows]
+
+
+def test_keep_mine_of_a_faxed_request_sends_its_documents_files_up(central, laptops, tmp_path):
+    from tests.sync.test_sync_documents import central_file, document_rows, fax_request
+
+    coordinator = laptops("coord.jones")
+    coordinator.sync()
+    tar, contents = fax_request(tmp_path, coordinator, "fax.pdf", "scan.tif")
+    case_id, conflict_id = refuse(central, coordinator, tar)
+    with coordinator.store.session() as session, session.begin():
+        conflict_svc.resolve_conflict(session, tar, "coord.jones", conflict_id=conflict_id, resolution="keep-mine")
+    report = coordinator.sync()
+    assert report.conflicts == 0 and report.warnings == [], report
+    coordinator.sync()
+    rows = document_rows(central.store, tar)
+    assert sorted(row.file_name for row in rows) == ["fax.pdf", "scan.tif"]
+    assert all(row.case_id == case_id for row in rows)
+    for row in rows:  # byte for byte, from the laptop's processed folder
+        assert central_file(central.store, row.sha256) == contents[row.file_name]
+    assert coordinator.status()["pending"] == 0
+
+
+def test_keep_mine_of_a_faxed_request_on_the_central_store_gets_its_files_from_the_laptop(central, laptops,
+                                                                                          tmp_path):
+    from tests.sync.test_sync_documents import central_file, document_rows, fax_request
+
+    coordinator = laptops("coord.jones")
+    coordinator.sync()
+    tar, contents = fax_request(tmp_path, coordinator, "fax.pdf")
+    case_id, conflict_id = refuse(central, coordinator, tar)
+    with central.store.session() as session, session.begin():
+        conflict_svc.resolve_conflict(session, tar, "lead.patel", conflict_id=conflict_id, resolution="keep-mine")
+    [row] = document_rows(central.store, tar)
+    assert central_file(central.store, row.sha256) is None  # the file is on the laptop that scanned it
+    report = coordinator.sync()
+    coordinator.sync()
+    assert central_file(central.store, row.sha256) == contents["fax.pdf"], report

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from app.domain.plantime import PLAN_TZ
+
 CHANNELS = {"form": "Intake form", "fax": "Fax / document inbox", "csv": "CSV batch", "fhir": "FHIR PAS bundle"}
 NETWORK_STATUSES = {"in-network": "In network", "out-of-network": "Out of network", "unknown": "Not known"}
 
@@ -75,6 +77,34 @@ class IntakeDraft:
     source: str = ""  # where in its file the request came from ('requests.csv line 4'), for messages
     source_key: str = ""  # identifies the submission, so importing it again creates nothing (a hash)
     external_id: str = ""  # the sender's own identifier (Claim.identifier, CSV request_id)
+
+    def describe(self) -> list[str]:
+        """The request in a few lines, for people comparing it with something else (the Conflicts queue)."""
+        member = self.member
+        name = " ".join(part for part in (member.first_name, member.last_name) if part) or "(no name)"
+        ids = ", ".join(part for part in (f"CIN {member.cin}" if member.cin else "",
+                                          f"plan id {member.plan_member_id}" if member.plan_member_id else "") if part)
+        born = f", born {member.birth_date.isoformat()}" if member.birth_date else ""
+        out = [f"Member: {name} ({ids or 'not identified'}){born}",
+               f"Requested by: {self.requesting.name or '—'}" + (f" (NPI {self.requesting.npi})"
+                                                                if self.requesting.npi else ""),
+               f"Received: {self.received_at.astimezone(PLAN_TZ).strftime('%Y-%m-%d %H:%M %Z')} by "
+               f"{CHANNELS.get(self.channel, self.channel)}",
+               f"Review: {self.urgency} {self.review_timing}, {self.service_category}, {self.line_of_business}, "
+               f"{NETWORK_STATUSES.get(self.network_status, self.network_status).lower()}"]
+        for line in self.lines:
+            dates = " to ".join(d.isoformat() for d in (line.from_date, line.to_date) if d)
+            out.append(f"Service: {line.code} {line.description} × {line.units}" + (f", {dates}" if dates else ""))
+        if self.requested_los_days:
+            out.append(f"Days requested: {self.requested_los_days}")
+        for diagnosis in self.diagnoses:
+            out.append(f"Diagnosis: {diagnosis.code} {diagnosis.description}".rstrip())
+        if self.attachments:
+            out.append(f"Documents: {', '.join(self.attachments)}")
+        if self.clinical_note:
+            note = self.clinical_note if len(self.clinical_note) <= 200 else self.clinical_note[:200] + "…"
+            out.append(f"Clinical note: {note}")
+        return out
 
     def service_dates(self) -> list[date]:
         return [d for line in self.lines for d in (line.from_date, line.to_date) if d is not None]
