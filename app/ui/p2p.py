@@ -1047,8 +1047,10 @@ class EntryDialog(QDialog):
                 "end": None if whole else end, "note": self.note.text()}
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+def _work_week(day: date) -> date:
+    """The Monday of the week the calendar opens on for `day`: its own week, or the next one on a Saturday or a
+    Sunday, when this week's working days are over (docs/p2p.md, "The availability calendar")."""
+    return day - timedelta(days=day.weekday()) + (timedelta(days=7) if day.weekday() >= 5 else timedelta())
 
 
 class AvailabilityWindow(QDialog):
@@ -1060,7 +1062,7 @@ class AvailabilityWindow(QDialog):
         self.setWindowTitle("Peer-to-peer availability")
         self.setAccessibleName("Peer-to-peer availability calendar")
         self.resize(1100, 760)
-        self.monday = _monday(now().astimezone(PLAN_TZ).date())
+        self.monday = _work_week(now().astimezone(PLAN_TZ).date())
         self.last_dialog: QDialog | None = None
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -1146,7 +1148,7 @@ class AvailabilityWindow(QDialog):
         return self.reviewer.currentData()
 
     def move_week(self, step: int) -> None:
-        today = _monday(self._now().astimezone(PLAN_TZ).date())
+        today = _work_week(self._now().astimezone(PLAN_TZ).date())
         self.monday = today if step == 0 else self.monday + timedelta(days=7 * step)
         self.load()
 

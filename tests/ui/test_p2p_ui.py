@@ -5,7 +5,7 @@ the coordinators' queue."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import icalendar
 import pytest
@@ -195,7 +195,8 @@ def test_week_calendar_by_keyboard(qtbot, local_workflow_store):
     qtbot.waitExposed(window)
     assert window.reviewer.currentData() == "dr.shah" and not window.reviewer.count() > 1  # own availability only
     view = window.view
-    assert any(c.kind == "free" for c in window.week.cells) or any(c.kind == "past" for c in window.week.cells)
+    # The demo hours are published from today for 4 weeks: the week shown has some (the coming one at a weekend).
+    assert any(c.kind in ("free", "past") for c in window.week.cells)
     view.setFocus()
     start = window.monday
     qtbot.keyClick(view, Qt.Key.Key_PageDown)
@@ -231,6 +232,22 @@ def test_week_calendar_by_keyboard(qtbot, local_workflow_store):
     overlap = window.add_prompt("one-off", day, datetime(2000, 1, 1, 10).time())  # inside the demo hours
     overlap.accept()
     assert "overlap" in window.last_box.text()
+
+
+@pytest.mark.parametrize("today, opens_on", [(date(2026, 12, 4), date(2026, 11, 30)),  # a Friday: its week
+                                             (date(2026, 12, 5), date(2026, 12, 7)),  # a Saturday: the coming week
+                                             (date(2026, 12, 6), date(2026, 12, 7)),  # a Sunday
+                                             (date(2026, 12, 7), date(2026, 12, 7))])  # a Monday
+def test_the_calendar_opens_on_the_working_week_ahead(qtbot, local_workflow_store, today, opens_on):
+    with local_workflow_store.session() as session:
+        viewer = viewer_for(session, "dr.shah")
+    at = datetime.combine(today, datetime.min.time().replace(hour=13), tzinfo=PLAN_TZ)
+    window = AvailabilityWindow(local_workflow_store, viewer, now=lambda: at)
+    qtbot.addWidget(window)
+    assert window.monday == opens_on
+    window.move_week(1)
+    window.move_week(0)  # Home
+    assert window.monday == opens_on and window.week_label.text().startswith(f"Week of {opens_on:%a %m/%d/%Y}")
 
 
 def test_a_coordinator_keeps_any_reviewers_calendar(qtbot, local_workflow_store):
