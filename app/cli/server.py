@@ -208,14 +208,15 @@ def run_prune_changes(args) -> int:
     from datetime import timedelta
 
     from app.server.accounts import AccessRefused
-    from app.server.change_log import prune
+    from app.server.change_log import check_pruner, prune
 
     _central(args)
-    if not math.isfinite(args.older_than) or args.older_than < 0:
-        raise CliError("--older-than must be a number of days, zero or more (e.g. 90)", EXIT_BAD_INPUT)
     store = open_store_for(args)
     try:
         with store.session() as session, session.begin():
+            check_pruner(session, args.actor)  # authority before the request's details
+            if not math.isfinite(args.older_than) or args.older_than < 0:
+                raise CliError("--older-than must be a number of days, zero or more (e.g. 90)", EXIT_BAD_INPUT)
             done = prune(session, older_than=timedelta(days=args.older_than), by=args.actor)
     except AccessRefused as error:
         raise CliError(str(error), EXIT_REFUSED) from error

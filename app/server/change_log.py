@@ -34,12 +34,18 @@ def behind(cursor: int, served_from: int) -> bool:
     return cursor < served_from - 1
 
 
-def prune(session: Session, *, older_than: timedelta, by: str, now: datetime | None = None) -> dict:
-    """Delete the change-log rows numbered before now - older_than and move the horizon past them (administrators;
-    AccessRefused otherwise). Returns what was done (the audit record's details)."""
+def check_pruner(session: Session, by: str) -> None:
+    """AccessRefused unless `by` is an administrator: only they prune the change log (checked before anything else
+    about the request)."""
     actor = session.scalar(select(User).where(User.username == by))
     if actor is None or actor.role != "administrator":
         raise AccessRefused("Only an Administrator may prune the change log.", 403, "authority")
+
+
+def prune(session: Session, *, older_than: timedelta, by: str, now: datetime | None = None) -> dict:
+    """Delete the change-log rows numbered before now - older_than and move the horizon past them (administrators;
+    AccessRefused otherwise). Returns what was done (the audit record's details)."""
+    check_pruner(session, by)
     cutoff = (now or utcnow()) - older_than
     before = horizon(session)
     last = session.scalar(select(func.max(SyncChange.change_no)).where(SyncChange.changed_at < cutoff))

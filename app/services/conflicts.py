@@ -11,6 +11,10 @@ both versions. The resolutions:
   (the earlier stays in the history, superseded); for other changes the same as keep-mine.
 * reassign: a supervisor gives the case to someone (app.services.cases.assign_case) and sets the change aside.
 
+A change that makes a case (a request received or entered offline) is kept only when the central store never made
+it (`request_not_made`, below); when the request is already there, keep-mine and keep-both are refused (they would
+make it twice) and keep-theirs closes the conflict.
+
 Who may: the user whose change it was (keep-theirs; keep-mine/keep-both when the rules let them do it now), or a
 nurse supervisor / administrator (any; when the case is held by someone else, keeping the laptop's change first
 gives the case back to that change's author). Each resolution is a `conflict-resolved` event on the case, and is
@@ -81,6 +85,10 @@ def resolve_conflict(session: Session, tar: str, username: str, *, conflict_id: 
         raise InvalidInput(f"conflict {conflict_id} is about TAR {conflict.tar}, not {tar}")
     if request_not_made(session, conflict):
         return _resolve_unmade(session, conflict, actor, resolution, note, at)
+    if resolution in ("keep-mine", "keep-both") and _makes_case(conflict.intent):
+        made = session.get(Case, conflict.case_id)
+        raise ActionRefused(f"This request is already on the central store as TAR {made.tar}: keeping the laptop's "
+                            "would make it twice. Keep theirs to close the conflict.", kind="state")
     case = case_by_tar(session, tar)
     applied = False
     if resolution == "reassign":

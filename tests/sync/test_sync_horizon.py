@@ -103,6 +103,9 @@ def test_prune_changes_refuses_bad_input_and_others_than_administrators(central,
     assert main(["server", "prune-changes", "--database-url", central_url, "--older-than", "0",
                  "--as", "nurse.nguyen"]) == 3
     assert "Only an Administrator" in capsys.readouterr().err
+    assert main(["server", "prune-changes", "--database-url", central_url, "--older-than", "-1",
+                 "--as", "nurse.nguyen"]) == 3  # authority is checked before anything else about the request
+    assert "Only an Administrator" in capsys.readouterr().err
     assert _log(central) == before
     assert main(["server", "prune-changes", "--database-url", central_url, "--older-than", "90", "--as", "admin",
                  "--json"]) == 0  # nothing that old: nothing deleted, the horizon as it was

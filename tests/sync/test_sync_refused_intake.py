@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.cli import main
 from app.services import audit, conflicts as conflict_svc
@@ -189,3 +189,31 @@ def test_keep_mine_of_a_faxed_request_on_the_central_store_gets_its_files_from_t
     report = coordinator.sync()
     coordinator.sync()
     assert central_file(central.store, row.sha256) == contents["fax.pdf"], report
+
+
+@pytest.mark.parametrize("resolution", ["keep-mine", "keep-both"])
+def test_keeping_a_request_already_received_centrally_makes_nothing_twice(central, resolution):
+    """A `concurrent` conflict of a change that makes a case (push.py: "already received on the central store"):
+    the request is there, so keeping the laptop's is refused and keep theirs resolves it."""
+    import uuid
+
+    tar = central.new_case()
+    with central.store.session() as session, session.begin():
+        case = session.scalar(select(Case).where(Case.tar == tar))
+        conflict = SyncConflict(mutation_id=uuid.uuid4(), device_id=uuid.uuid4(), seq=1, case_id=case.id, tar=tar,
+                                intent="receive", payload={"tar": tar}, actor="coord.jones", kind="concurrent",
+                                reason=f"TAR {tar} was already received on the central store.",
+                                mine={}, theirs={"case": {"status": case.status}})
+        session.add(conflict)
+        session.flush()
+        conflict_id, case_id = str(conflict.id), case.id
+    with central.store.session() as session, session.begin():
+        with pytest.raises(ActionRefused, match="already on the central store") as refused:
+            conflict_svc.resolve_conflict(session, tar, "lead.patel", conflict_id=conflict_id, resolution=resolution)
+        assert refused.value.kind == "state"
+    with central.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.id == case_id)) == 1
+        assert session.get(SyncConflict, uuid.UUID(conflict_id)).resolved_at is None
+    with central.store.session() as session, session.begin():
+        conflict_svc.resolve_conflict(session, tar, "lead.patel", conflict_id=conflict_id, resolution="keep-theirs")
+    assert central_conflict(central, conflict_id).resolution == "keep-theirs"
