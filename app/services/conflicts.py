@@ -28,7 +28,6 @@ one), under a new number if another request took its TAR meanwhile; reassign nee
 from __future__ import annotations
 
 import json
-
 import uuid
 from datetime import datetime
 

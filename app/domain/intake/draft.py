@@ -82,8 +82,8 @@ class IntakeDraft:
         """The request in a few lines, for people comparing it with something else (the Conflicts queue)."""
         member = self.member
         name = " ".join(part for part in (member.first_name, member.last_name) if part) or "(no name)"
-        ids = ", ".join(part for part in (f"CIN {member.cin}" if member.cin else "",
-                                          f"plan id {member.plan_member_id}" if member.plan_member_id else "") if part)
+        ids = ", ".join([f"CIN {member.cin}"] * bool(member.cin)
+                        + [f"plan id {member.plan_member_id}"] * bool(member.plan_member_id))
         born = f", born {member.birth_date.isoformat()}" if member.birth_date else ""
         out = [f"Member: {name} ({ids or 'not identified'}){born}",
                f"Requested by: {self.requesting.name or '—'}" + (f" (NPI {self.requesting.npi})"
